@@ -1,0 +1,135 @@
+"""What a detector reports, and how its evidence is redacted.
+
+A :class:`Match` is internal to the scanner and holds the raw value; it never
+leaves :mod:`detectors`. A :class:`Finding` is what everything else sees: the
+value only as a masked rendering and a keyed HMAC (DESIGN.md, "Evidence never
+leaves in clear").
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, value: str) -> "Severity":
+        try:
+            return cls[value.upper()]
+        except KeyError as e:
+            raise ValueError(f"unknown severity {value!r} (low, medium, high, critical)") from e
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a value stands. ``path`` uses the ``outer.zip!inner/file`` form."""
+
+    path: str
+    start: int  # character offset in the extracted text of the part
+    end: int
+    line: int | None = None
+    part: str | None = None  # body, header, footer, comment, notes, attachment ...
+    page: int | None = None
+    sheet: str | None = None
+    cell: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"path": self.path, "start": self.start, "end": self.end}
+        for key in ("line", "part", "page", "sheet", "cell"):
+            value = getattr(self, key)
+            if value is not None:
+                d[key] = value
+        return d
+
+
+@dataclass(slots=True)
+class Match:
+    """A verified candidate, still holding the raw value (scanner-internal)."""
+
+    detector: str
+    start: int
+    end: int
+    value: str
+    confidence: float
+    severity: Severity
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    detector: str
+    severity: Severity
+    confidence: float
+    location: Location
+    masked: str
+    hash: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+    value: str | None = None  # only with an explicit --show-values
+
+    @property
+    def family(self) -> str:
+        return self.detector.split(".", 1)[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "detector": self.detector,
+            "severity": self.severity.label,
+            "confidence": round(self.confidence, 3),
+            "path": self.location.path,
+            "location": self.location.to_dict(),
+            "masked": self.masked,
+            "hash": self.hash,
+        }
+        if self.attributes:
+            d["attributes"] = self.attributes
+        if self.value is not None:
+            d["value"] = self.value
+        return d
+
+
+def mask(value: str, *, keep_start: int | None = None, keep_end: int | None = None) -> str:
+    """Render a value with its middle hidden: ``6501**********0877``.
+
+    Short values keep less so a mask never reveals most of a secret; separators
+    (spaces, dashes) are kept so the analyst recognises the shape.
+    """
+    n = len(value)
+    if keep_start is None or keep_end is None:
+        if n >= 16:
+            keep_start, keep_end = 4, 4
+        elif n >= 10:
+            keep_start, keep_end = 3, 2
+        elif n >= 6:
+            keep_start, keep_end = 1, 1
+        else:
+            keep_start, keep_end = 0, 0
+    out = []
+    for i, ch in enumerate(value):
+        if i < keep_start or i >= n - keep_end or ch in " -\n":
+            out.append(ch)
+        else:
+            out.append("*")
+    return "".join(out)
+
+
+def keyed_hash(key: bytes, value: str) -> str:
+    """HMAC-SHA256 of the value with the organisation's key, hex encoded.
+
+    The same value hashes the same on every endpoint of one organisation, so the
+    collector can correlate copies without ever holding the value.
+    """
+    normalised = "".join(value.split())
+    return hmac.new(key, normalised.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
