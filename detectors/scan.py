@@ -1,0 +1,236 @@
+"""Path or bytes → extraction → detection → redacted findings.
+
+This is the one entry point the agent, the collector's review endpoint and
+``leakwarden scan`` share. It never raises for bad input: whatever goes wrong
+with one file ends up in :attr:`ScanResult.error` and the caller moves on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from detectors.engine import Engine
+from detectors.extract import Extraction, Notice, extract_bytes, extract_path
+from detectors.extract.segment import Segment
+from detectors.findings import Finding, Location, Match, Severity, keyed_hash, mask
+from detectors.policy import Policy, load_policy
+from leakwarden.errors import ExtractionError, LeakWardenError
+
+log = logging.getLogger(__name__)
+
+#: severities of the findings made from extraction notices
+NOTICE_SEVERITY = {
+    "container.encrypted": Severity.MEDIUM,
+    "container.limit_exceeded": Severity.MEDIUM,
+    "container.disguised": Severity.MEDIUM,
+}
+
+
+@dataclass
+class ScanResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    error: str | None = None
+    skipped: str | None = None  # why no text was scanned (binary, media type, budget)
+    media_type: str | None = None
+    disguised: bool = False
+    size: int | None = None
+    content_hash: str | None = None  # keyed HMAC of the bytes, for correlation
+    warnings: list[str] = field(default_factory=list)  # member-level problems
+    bytes_scanned: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        d: dict[str, object] = {
+            "path": self.path,
+            "findings": [f.to_dict() for f in self.findings],
+            "error": self.error,
+        }
+        if self.media_type:
+            d["media_type"] = self.media_type
+        if self.disguised:
+            d["disguised"] = True
+        if self.skipped:
+            d["skipped"] = self.skipped
+        if self.warnings:
+            d["warnings"] = self.warnings
+        return d
+
+
+def load_hash_key(policy: Policy | None = None) -> bytes:
+    """The organisation's HMAC key: env, policy, or a per-user key made on first use.
+
+    ``LEAKWARDEN_HASH_KEY`` (hex) wins, then the policy's ``hash_key_file``;
+    otherwise a random key is kept in the user's data directory (mode 0600)
+    so hashes stay comparable between runs on this machine.
+    """
+    env = os.environ.get("LEAKWARDEN_HASH_KEY")
+    if env:
+        try:
+            return bytes.fromhex(env)
+        except ValueError:
+            return env.encode()
+    if policy and policy.hash_key_file:
+        return Path(policy.hash_key_file).read_bytes().strip()
+    home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "leakwarden"
+    key_path = home / "hash.key"
+    try:
+        return key_path.read_bytes().strip()
+    except FileNotFoundError:
+        home.mkdir(parents=True, exist_ok=True)
+        key = os.urandom(32).hex().encode()
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+
+
+class Scanner:
+    """Scans files and buffers with one policy; safe to share between threads."""
+
+    def __init__(
+        self,
+        policy: Policy | None = None,
+        *,
+        hash_key: bytes | None = None,
+        show_values: bool = False,
+        content_hash: bool = False,
+        backend: str = "auto",
+    ) -> None:
+        self.policy = policy or load_policy(None)
+        self.hash_key = hash_key if hash_key is not None else load_hash_key(self.policy)
+        self.show_values = show_values
+        self.content_hash = content_hash
+        detectors = self.policy.build_detectors()
+        self.engine = Engine(
+            detectors,
+            context=self.policy.context_rules(detectors),
+            min_confidence=self.policy.min_confidences(detectors),
+            backend=backend,
+        )
+
+    # -- entry points -------------------------------------------------------
+    def scan_path(self, path: str | os.PathLike[str], display: str | None = None) -> ScanResult:
+        display = display or os.fspath(path)
+        result = ScanResult(path=display)
+        try:
+            st = os.stat(path)
+            result.size = st.st_size
+            extraction = extract_path(os.fspath(path), display, self.policy.limits)
+            self._consume(extraction, result)
+            if self.content_hash and result.error is None:
+                result.content_hash = self._hash_file(path)
+        except FileNotFoundError:
+            result.error = "no such file (vanished?)"
+        except PermissionError:
+            result.error = "permission denied"
+        except ExtractionError as e:
+            result.error = str(e)
+        except OSError as e:
+            result.error = f"{e.strerror or e}"
+        except LeakWardenError as e:
+            result.error = str(e)
+        except Exception as e:  # a bug must not stop an endpoint's scanning; it must be seen
+            log.exception("scanner failure on %s", display)
+            result.error = f"internal error: {type(e).__name__}"
+        return result
+
+    def scan_bytes(self, data: bytes, name: str) -> ScanResult:
+        result = ScanResult(path=name, size=len(data))
+        try:
+            self._consume(extract_bytes(data, name, self.policy.limits), result)
+            if self.content_hash:
+                result.content_hash = hmac.new(self.hash_key, data, hashlib.sha256).hexdigest()
+        except LeakWardenError as e:
+            result.error = str(e)
+        except Exception as e:
+            log.exception("scanner failure on %s", name)
+            result.error = f"internal error: {type(e).__name__}"
+        return result
+
+    def scan_text(self, text: str, name: str = "<text>") -> list[Finding]:
+        return self.findings_for(Segment(text=text, path=name))
+
+    def findings_for(self, segment: Segment, base: int = 0) -> list[Finding]:
+        return [self._finding(m, segment, base) for m in self.engine.scan(segment)]
+
+    # -- internals ----------------------------------------------------------
+    def _consume(self, extraction: Extraction, result: ScanResult) -> None:
+        result.media_type = extraction.media_type
+        result.disguised = extraction.disguised
+        # character offset of each part's current chunk: chunks of one part
+        # overlap by ``count_from`` characters
+        bases: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
+        for item in extraction:
+            if isinstance(item, Notice):
+                self._notice(item, result)
+                continue
+            key = (item.path, item.part, item.page, item.sheet)
+            if item.at_start or key not in bases:
+                base = 0
+            else:
+                prev_base, prev_len = bases[key]
+                base = prev_base + prev_len - item.count_from
+            bases[key] = (base, len(item.text))
+            result.bytes_scanned += len(item.text) - item.count_from
+            result.findings.extend(self.findings_for(item, base))
+
+    def _notice(self, notice: Notice, result: ScanResult) -> None:
+        if notice.kind in NOTICE_SEVERITY:
+            result.findings.append(Finding(
+                detector=notice.kind,
+                severity=NOTICE_SEVERITY[notice.kind],
+                confidence=1.0,
+                location=Location(path=notice.path, start=0, end=0),
+                masked="",
+                hash=keyed_hash(self.hash_key, f"{notice.kind}:{notice.path}"),
+                attributes={"reason": notice.reason, **notice.attributes},
+            ))
+        elif notice.kind == "skipped" and notice.path == result.path:
+            result.skipped = notice.reason
+        else:
+            result.warnings.append(f"{notice.path}: {notice.reason}")
+
+    def _finding(self, m: Match, segment: Segment, base: int) -> Finding:
+        line = segment.line_base + segment.text.count("\n", 0, m.start)
+        cell = segment.anchor_at(m.start)
+        location = Location(
+            path=segment.path, start=base + m.start, end=base + m.end, line=line,
+            part=segment.part if segment.part != "body" else None,
+            page=segment.page, sheet=segment.sheet, cell=cell,
+        )
+        return Finding(
+            detector=m.detector,
+            severity=self.policy.severity_for(m.detector, m.severity),
+            confidence=m.confidence,
+            location=location,
+            masked=_masked(m),
+            hash=keyed_hash(self.hash_key, m.value) if m.value else keyed_hash(self.hash_key, f"{m.detector}:{segment.path}"),
+            attributes=dict(m.attributes),
+            value=m.value if self.show_values else None,
+        )
+
+    def _hash_file(self, path: str | os.PathLike[str]) -> str | None:
+        h = hmac.new(self.hash_key, digestmod=hashlib.sha256)
+        try:
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    h.update(block)
+        except OSError:
+            return None
+        return h.hexdigest()
+
+
+def _masked(m: Match) -> str:
+    # Markings are labels, not secrets: show them. Everything else is masked.
+    if m.detector.startswith("marking."):
+        return m.value[:80]
+    if "\n" in m.value:  # multi-line blocks (private keys): first line only, no body
+        first = m.value.split("\n", 1)[0]
+        return first[:60] + "\n…"
+    return mask(m.value)
+
