@@ -42,7 +42,7 @@ class HyperscanPrefilter:
 
     def __init__(self, patterns: Sequence[tuple[str, bool]]) -> None:
         assert _hs is not None
-        self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK | _hs.HS_MODE_SOM_HORIZON_LARGE)
+        self._db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         flags = [
             _hs.HS_FLAG_SOM_LEFTMOST | (_hs.HS_FLAG_CASELESS if caseless else 0)
             for _, caseless in patterns

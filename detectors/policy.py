@@ -284,7 +284,7 @@ def _prefilter_compatible(pattern: str) -> bool:
         import hyperscan
     except ImportError:
         return True
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK | hyperscan.HS_MODE_SOM_HORIZON_LARGE)
+    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
     try:
         db.compile(expressions=[pattern.encode("utf-8")], flags=[hyperscan.HS_FLAG_SOM_LEFTMOST])
     except hyperscan.error:
