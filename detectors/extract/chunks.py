@@ -1,0 +1,97 @@
+"""Cut a stream of text pieces into overlapping Segments of bounded size.
+
+Chunk k covers document characters [s_k, s_k + len_k) with
+s_{k+1} = s_k + chunk_chars - overlap_chars, and sets ``count_from`` to the
+overlap it shares with chunk k-1. The counted regions ``text[count_from:]``
+therefore tile the document exactly, and a match no longer than the overlap
+that crosses a border lies wholly inside the next chunk: it is found once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from detectors.extract.limits import ExtractLimits
+from detectors.extract.segment import Segment
+
+
+class Chunker:
+    def __init__(self, limits: ExtractLimits, *, path: str, part: str = "body", page: int | None = None,
+                 sheet: str | None = None, media_type: str = "text/plain", line_base: int = 1) -> None:
+        self._size = limits.chunk_chars
+        self._overlap = limits.overlap_chars
+        self._fields = dict(path=path, part=part, page=page, sheet=sheet, media_type=media_type)
+        self._pieces: list[str] = []
+        self._len = 0
+        self._start = 0  # document offset of the current chunk's first character
+        self._count_from = 0
+        self._line_base = line_base
+        self._first = True
+        self._anchors: list[tuple[int, str]] = []  # (document offset, label)
+        self.emitted = 0
+        self.chars = 0
+
+    def add(self, text: str, anchor: str | None = None) -> Iterator[Segment]:
+        if anchor is not None:
+            self._anchors.append((self._start + self._len, anchor))
+        if not text:
+            return
+        self._pieces.append(text)
+        self._len += len(text)
+        self.chars += len(text)
+        # Emit only while strictly more than a chunk is buffered: the last chunk
+        # is emitted by finish(), the only one that may say at_end.
+        while self._len > self._size:
+            yield self._emit(final=False)
+
+    def finish(self) -> Iterator[Segment]:
+        if self._len or self._anchors:
+            yield self._emit(final=True)
+
+    def _emit(self, *, final: bool) -> Segment:
+        buf = "".join(self._pieces)
+        text = buf if final else buf[: self._size]
+        end = self._start + len(text)
+        anchors = self._chunk_anchors(end)
+        seg = Segment(text=text, line_base=self._line_base, count_from=self._count_from,
+                      at_start=self._first, at_end=final, anchors=anchors, **self._fields)  # type: ignore[arg-type]
+        self.emitted += 1
+        self._first = False
+        if not final:
+            keep_from = self._size - self._overlap
+            self._line_base += text.count("\n", 0, keep_from)
+            rest = buf[keep_from:]
+            self._pieces = [rest]
+            self._len = len(rest)
+            self._start += keep_from
+            self._count_from = self._overlap
+        else:
+            self._pieces, self._len = [], 0
+        return seg
+
+    def _chunk_anchors(self, end: int) -> tuple[tuple[int, str], ...]:
+        if not self._anchors:
+            return ()
+        start = self._start
+        out: list[tuple[int, str]] = []
+        before: tuple[int, str] | None = None
+        for off, label in self._anchors:
+            if off <= start:
+                before = (0, label)
+            elif off < end:
+                out.append((off - start, label))
+        if before is not None and (not out or out[0][0] > 0):
+            out.insert(0, before)
+        # Anchors wholly before this chunk are no longer needed, but the one
+        # covering its start is.
+        keep = [a for a in self._anchors if a[0] >= start + self._size - self._overlap]
+        last_before = [a for a in self._anchors if a[0] < start + self._size - self._overlap]
+        self._anchors = last_before[-1:] + keep
+        return tuple(out)
+
+
+def segments_of(text: str, limits: ExtractLimits, **fields: object) -> Iterator[Segment]:
+    """A whole in-memory text as one or more chunked segments."""
+    ch = Chunker(limits, **fields)  # type: ignore[arg-type]
+    yield from ch.add(text)
+    yield from ch.finish()
