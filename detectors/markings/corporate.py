@@ -46,7 +46,7 @@ _CN_LABELS = (
     "限内部使用", "內部公開", "内部公开", "公司机密", "公司機密", "公司秘密", "公司绝密", "公司絕密", "企业机密", "企業機密",
     "商业秘密", "商業秘密", "商业机密", "商業機密", "核心商密", "普通商密", "商密", "严格保密", "嚴格保密",
 )
-_CANONICAL = {re.sub(r"\W", "", label.lower()): label for _, label in _EN_LABELS}
+_CANONICAL = tuple((re.compile(rx, re.IGNORECASE), label) for rx, label in _EN_LABELS)
 _LABEL_RE = "|".join([f"(?:{rx})" for rx, _ in _EN_LABELS] + list(_CN_LABELS))
 #: distribution notices that travel with a corporate marking
 _NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)|严禁外传|禁止外传|请勿外传"
@@ -93,7 +93,7 @@ class CorporateMarkingDetector(MarkingDetector):
         if self.pattern.search(text, line.start, m.start()):
             return None  # "Confidential - Internal Use Only": one marking, reported at its first label
         raw = m.group("label")
-        label = _CANONICAL.get(re.sub(r"\W|and", "", raw.lower()), None) or normalise_cn(raw)
+        label = next((lb for rx, lb in _CANONICAL if rx.fullmatch(raw)), None) or normalise_cn(raw)
         if label == "Confidential" and raw.isupper() and not bare(line.before + " " + line.after, EN_COMPANIONS):
             return None  # a bare CONFIDENTIAL banner is a US classification marking
         if m.group("star"):
