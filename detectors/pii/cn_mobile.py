@@ -1,0 +1,38 @@
+"""PRC mobile phone number: 1[3-9]x plus eight digits, optional +86 / 0086 / 86."""
+
+from __future__ import annotations
+
+import re
+
+from detectors.base import PatternDetector
+from detectors.extract.segment import Segment
+from detectors.findings import Severity
+from detectors.validators import continues_group
+
+#: numbers printed in manuals and forms as samples (China Mobile's own service number, ...)
+_WELL_KNOWN = frozenset(["13800138000", "13812345678", "13912345678", "18612345678", "12345678901"])
+
+
+class CnMobileDetector(PatternDetector):
+    id = "pii.cn_mobile"
+    severity = Severity.MEDIUM
+    prefilter = r"1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+    # 3-4-4 with one consistent separator (or none); the country prefix is not part
+    # of the value so "+86 139..." and "139..." hash alike
+    pattern = re.compile(
+        r"(?:(?<![0-9A-Za-z+])(?:\+|00)?86[ -]?|(?<![0-9A-Za-z]))"
+        r"(?P<value>1[3-9][0-9](?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4})"
+        r"(?![0-9A-Za-z])"
+    )
+    base_confidence = 0.6
+    hotwords = ("手机", "电话", "联系", "致电", "拨打", "mobile", "phone", "tel", "cell", "whatsapp", "微信")
+    exclusions = ("示例", "样例", "例如", "for example", "e.g.")
+
+    def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
+        digits = value.replace(" ", "").replace("-", "")
+        if digits in _WELL_KNOWN or len(set(digits[3:])) == 1:
+            return False
+        return not (match.group("sep") and continues_group(segment.text, match.start(), match.end()))
+
+    def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
+        return self.base_confidence + (0.1 if match.start() != match.start("value") else 0.0)

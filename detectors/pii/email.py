@@ -1,0 +1,57 @@
+"""E-mail address."""
+
+from __future__ import annotations
+
+import re
+
+from detectors.base import PatternDetector
+from detectors.extract.segment import Segment
+from detectors.findings import Severity
+
+#: RFC 2606/6761 names that can never be delivered to
+_RESERVED_TLDS = frozenset(["test", "example", "invalid", "localhost", "local"])
+#: documentation domains: kept (rosters and mail really use them) at lower confidence
+_EXAMPLE_DOMAINS = re.compile(r"(?:^|\.)example\.(?:com|org|net)$")
+#: "icon@2x.png", "lib@1.2.min.js": asset names, not addresses
+_FILE_SUFFIXES = frozenset(
+    ["png", "jpg", "jpeg", "gif", "svg", "webp", "bmp", "ico", "tif", "tiff", "css", "js", "mjs",
+     "ts", "tsx", "jsx", "json", "xml", "html", "htm", "txt", "map", "woff", "woff2", "ttf", "vue"]
+)
+#: service accounts and SCM remotes that name no person
+_NON_PERSONAL_LOCAL = frozenset(["git", "noreply", "no-reply", "donotreply", "mailer-daemon"])
+
+
+class EmailDetector(PatternDetector):
+    id = "pii.email"
+    severity = Severity.LOW
+    prefilter = r"[A-Za-z0-9_%+-]@[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9.-]*[A-Za-z]{2}"
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9._%+-])(?P<value>[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
+        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24})"
+        r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
+    )
+    margin = 80
+    base_confidence = 0.7
+    hotwords = ("email", "e-mail", "mail", "邮箱", "邮件", "contact", "联系")
+    exclusions = ("for example", "e.g.", "示例", "例如", "your-email", "your_email", "youremail")
+
+    def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
+        local, _, domain = value.rpartition("@")
+        domain = domain.lower()
+        tld = domain.rsplit(".", 1)[-1]
+        if tld in _RESERVED_TLDS or tld in _FILE_SUFFIXES:
+            return False
+        if ".." in local or local.lower() in _NON_PERSONAL_LOCAL:
+            return False
+        if re.match(r"[0-9]+(?:\.[0-9]+)*x?\.", domain):  # "@2x.", "@1.5x.": retina assets
+            return False
+        # "scheme://user:password@host.tld" is a credential URL, not an address
+        text = segment.text
+        start = match.start("value")
+        token_start = max(text.rfind(c, 0, start) for c in " \t\n\"'<>(") + 1
+        return "://" not in text[token_start:start]
+
+    def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
+        if _EXAMPLE_DOMAINS.search(value.rpartition("@")[2].lower()):
+            return 0.45
+        return self.base_confidence

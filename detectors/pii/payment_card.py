@@ -1,0 +1,76 @@
+"""Payment card number (PAN): issuer prefix, issuer length, Luhn."""
+
+from __future__ import annotations
+
+import re
+
+from detectors.base import PatternDetector
+from detectors.extract.segment import Segment
+from detectors.findings import Severity
+from detectors.validators import cn_resident_id, continues_group, luhn
+
+#: (prefix low, prefix high, allowed lengths, scheme); prefixes compared on the same
+#: number of leading digits as ``low``
+_ISSUERS: tuple[tuple[str, str, frozenset[int], str], ...] = (
+    ("34", "34", frozenset([15]), "amex"),
+    ("37", "37", frozenset([15]), "amex"),
+    ("4", "4", frozenset([13, 16, 19]), "visa"),
+    ("51", "55", frozenset([16]), "mastercard"),
+    ("2221", "2720", frozenset([16]), "mastercard"),
+    ("2200", "2204", frozenset(range(16, 20)), "mir"),
+    ("6011", "6011", frozenset(range(16, 20)), "discover"),
+    ("644", "649", frozenset(range(16, 20)), "discover"),
+    ("65", "65", frozenset(range(16, 20)), "discover"),
+    ("62", "62", frozenset(range(16, 20)), "unionpay"),
+    ("81", "81", frozenset(range(16, 20)), "unionpay"),
+    ("3528", "3589", frozenset(range(16, 20)), "jcb"),
+    ("300", "305", frozenset(range(14, 20)), "diners"),
+    ("3095", "3095", frozenset(range(14, 20)), "diners"),
+    ("36", "36", frozenset(range(14, 20)), "diners"),
+    ("38", "39", frozenset(range(16, 20)), "diners"),
+    ("50", "50", frozenset(range(12, 20)), "maestro"),
+    ("56", "58", frozenset(range(12, 20)), "maestro"),
+    ("60", "60", frozenset(range(16, 20)), "rupay"),
+    ("63", "63", frozenset(range(12, 20)), "maestro"),
+    ("67", "67", frozenset(range(12, 20)), "maestro"),
+)
+
+
+def issuer(digits: str) -> str | None:
+    """The card scheme whose prefix and length fit ``digits``, else ``None``."""
+    for low, high, lengths, scheme in _ISSUERS:
+        head = digits[: len(low)]
+        if low <= head <= high and len(digits) in lengths:
+            return scheme
+    return None
+
+
+class PaymentCardDetector(PatternDetector):
+    id = "pii.payment_card"
+    severity = Severity.HIGH
+    prefilter = r"[2-8][0-9]{3}(?:[ -]?[0-9]){9,15}"
+    pattern = re.compile(
+        r"(?<![0-9A-Za-z])(?P<value>"
+        r"[2-8][0-9]{12,18}"  # contiguous
+        r"|[2-8][0-9]{3}(?P<s1>[ -])[0-9]{6}(?P=s1)[0-9]{4,5}"  # Amex/Diners 4-6-5 / 4-6-4
+        r"|[2-8][0-9]{3}(?P<s2>[ -])[0-9]{4}(?P=s2)[0-9]{4}(?P=s2)[0-9]{1,4}(?:(?P=s2)[0-9]{1,3})?"  # 4-4-4-4(-3)
+        r")(?![0-9A-Za-z])"
+    )
+    base_confidence = 0.65
+    hotwords = (
+        "卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "card", "credit", "debit", "visa", "mastercard",
+        "amex", "unionpay", "银联", "cc=", "cc:", "cc_number", "cardnumber",
+    )
+    exclusions = ("示例", "样例", "测试卡", "test card", "for example", "e.g.")
+
+    def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
+        digits = value.replace(" ", "").replace("-", "")
+        if not luhn(digits) or issuer(digits) is None or len(set(digits)) < 4:
+            return False
+        if digits != value and continues_group(segment.text, match.start("value"), match.end("value")):
+            return False
+        # an 18-digit run that is a valid resident ID belongs to pii.cn_resident_id
+        return not (len(digits) == 18 and cn_resident_id(digits))
+
+    def attributes(self, value: str, match: re.Match[str], segment: Segment) -> dict[str, object]:
+        return {"scheme": issuer(value.replace(" ", "").replace("-", ""))}

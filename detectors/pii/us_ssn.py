@@ -1,0 +1,44 @@
+"""US social security number."""
+
+from __future__ import annotations
+
+import re
+
+from detectors.base import PatternDetector
+from detectors.extract.segment import Segment
+from detectors.findings import Severity
+from detectors.validators import us_ssn
+
+#: a bare nine-digit run counts only after one of these on the same line
+_SSN_WORDS = re.compile(r"(?i)\b(?:ssn|ssa|social\s+security|soc\.?\s*sec)|社会安全号|社会保障号")
+
+
+class UsSsnDetector(PatternDetector):
+    id = "pii.us_ssn"
+    severity = Severity.HIGH
+    prefilter = (
+        r"[0-8][0-9]{2}[ -][0-9]{2}[ -][0-9]{4}"
+        r"|(?:SSN|ssn|SSA|[Ss]ocial [Ss]ecurity|社会安全号|社会保障号)[^0-9\n]{0,40}[0-8][0-9]{8}"
+    )
+    pattern = re.compile(
+        r"(?<![0-9A-Za-z-])(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"
+        r"(?![0-9A-Za-z]|-[0-9])"
+    )
+    base_confidence = 0.6
+    hotwords = ("ssn", "social security", "soc sec", "taxpayer", "社会安全")
+    exclusions = ("for example", "e.g.", "示例", "例如", "sample ssn", "fake")
+
+    def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
+        if not us_ssn(value):
+            return False
+        text, start = segment.text, match.start("value")
+        if match.group("sep") is None:
+            line_start = text.rfind("\n", 0, start) + 1
+            return bool(_SSN_WORDS.search(text, max(line_start, start - 48), start))
+        if match.group("sep") == " ":
+            # space-separated: only with the word nearby, and never inside a longer grouped run
+            if re.fullmatch(r"[0-9] ", text[max(0, start - 2):start]) or re.match(r" [0-9]", text[match.end():]):
+                return False
+            line_start = text.rfind("\n", 0, start) + 1
+            return bool(_SSN_WORDS.search(text, max(line_start, start - 48), start))
+        return True

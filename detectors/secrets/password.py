@@ -1,0 +1,202 @@
+"""Passwords assigned in configuration or code, and credentials in URLs.
+
+The hard part is not finding ``password = ...`` but telling a real value from
+everything that only looks like one: placeholders (``<your-password>``,
+``${DB_PASSWORD}``, ``{{ password }}``, ``xxxx``), references and code
+(``os.environ[...]``, ``get_password()``, ``args.password``), type hints
+(``password: str``), UI labels (``"password": "Enter your password"``) and
+prose. Each is rejected by a rule in :func:`rejects` below.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from detectors.base import PatternDetector
+from detectors.extract.segment import Segment
+from detectors.findings import Match, Severity
+from detectors.validators import char_classes
+
+_PW = r"(?i:pass(?:word|wd|phrase)?|pwd|pword)"
+_QUOTED = r"(?:\"(?P<dq>[^\"\n]{1,200})\"|'(?P<sq>[^'\n]{1,200})'|`(?P<bq>[^`\n]{1,200})`)"
+_UNQUOTED = r"(?P<uv>[^\s\"'`<>]{1,200})"
+
+#: every way a password is written down; each has groups key and dq/sq/bq/uv
+_FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # key = value, key: value, "key": "value", key => value, KEY ?= value ...
+    ("assign", re.compile(
+        rf"(?<![A-Za-z0-9_.$@-])(?P<key>[A-Za-z0-9_.$@-]*{_PW})[\"'\]]?\s{{0,4}}"
+        rf"(?:[?:+]?=(?![=~])|=>|->|:(?![:/]))[ \t]{{0,8}}(?:{_QUOTED}|{_UNQUOTED})"
+    )),
+    # password: str = "value" (annotated assignment)
+    ("annotated", re.compile(
+        rf"(?<![A-Za-z0-9_.])(?P<key>[A-Za-z0-9_]*{_PW})\s*:\s*[A-Za-z_][\w\[\]., |]*?\s*=\s*{_QUOTED}"
+    )),
+    # <password>value</password>, <db.password>...
+    ("xml", re.compile(
+        rf"<(?P<key>[A-Za-z0-9_:.-]*{_PW})>(?P<uv>[^<\n]{{1,200}})</"
+    )),
+    # --password value, --password=value
+    ("flag", re.compile(
+        rf"(?<![A-Za-z0-9-])--(?P<key>(?:[a-z]+-)?{_PW})(?:=|[ \t]+)(?:{_QUOTED}|{_UNQUOTED})"
+    )),
+    # define('DB_PASSWORD', 'value');
+    ("define", re.compile(
+        rf"define\(\s*['\"](?P<key>[A-Za-z0-9_]*{_PW})['\"]\s*,\s*{_QUOTED}"
+    )),
+    # SQL: IDENTIFIED BY 'value', WITH PASSWORD 'value'
+    ("sql", re.compile(
+        rf"(?P<key>(?i:identified\s+by|with\s+(?:encrypted\s+)?password|password))\s+'(?P<sq>[^'\n]{{1,200}})'"
+    )),
+    # 密码：value, 口令为 value
+    ("zh", re.compile(
+        r"(?P<key>(?:登录|初始|默认|管理员|数据库|用户)?(?:密码|口令))\s{0,3}(?:[:：=]|是|为)\s{0,3}"
+        r"(?:\"(?P<dq>[\x21-\x7e]{1,200}?)\"|“(?P<bq>[\x21-\x7e]{1,200}?)”|(?P<uv>[\x21-\x7e]{1,200}))"
+    )),
+    # scheme://user:password@host
+    ("url", re.compile(
+        r"(?<![A-Za-z0-9+.-])(?P<key>[A-Za-z][A-Za-z0-9+.-]{1,20})://[^\s/:@\"'<>]{0,64}:"
+        r"(?P<uv>[^\s/@\"'<>]{1,128})@[A-Za-z0-9\[_]"
+    )),
+)
+
+#: key words that say the value is *about* a password, not one
+_NOT_SECRET_KEY_PARTS = frozenset(
+    ["policy", "rule", "rules", "length", "len", "min", "max", "minimum", "maximum", "regex", "pattern",
+     "hash", "hashed", "digest", "salt", "field", "label", "placeholder", "hint", "prompt", "title",
+     "text", "msg", "message", "error", "url", "uri", "path", "file", "dir", "type", "enabled",
+     "required", "reset", "forgot", "expiry", "expires", "expiration", "age", "history", "strength",
+     "validator", "validation", "input", "form", "env", "var", "command", "cmd", "id", "ref", "name",
+     "mode", "format", "check", "changed", "timeout", "retries", "attempts", "count"]
+)
+_PW_WORDS = ("password", "passwd", "passphrase")
+
+#: values that stand for "a password goes here"
+_PLACEHOLDER_WORDS = frozenset(
+    ["none", "null", "nil", "true", "false", "undefined", "n/a", "na", "tbd", "todo", "fixme", "required",
+     "optional", "str", "string", "int", "bytes", "bool", "secretstr", "any", "text", "secret", "password",
+     "passwd", "pass", "pwd", "passphrase", "changeme", "change_me", "change-me", "changeit", "yourpassword",
+     "your_password", "your-password", "mypassword", "my_password", "my-password", "redacted", "hidden",
+     "masked", "removed", "omitted", "empty", "blank", "dummy", "example", "sample", "placeholder",
+     "password123", "secret123", "value", "xxx", "foo", "bar", "foobar", "default", "unset", "new", "old",
+     "enter", "your", "the", "is", "must", "should", "will", "not", "set"]
+)
+_PLACEHOLDER = re.compile(
+    r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Za-z_][A-Za-z0-9_]*\)?|\$\(.*\)?|%\(?[\w.]*\)?[sdr]
+      |%[A-Za-z_][A-Za-z0-9_]*%|\{\{.*\}?\}?|\{%.*|\{[A-Za-z_][\w.]*\}|@[A-Za-z_][\w.]*@|__[A-Za-z_]\w*__
+      |ENC\(.*\)|!(?:vault|Ref|Sub|GetAtt|ImportValue|secret|env|include)\b.*
+      |(?:env|secret|secrets|vault|file|ssm|awssm|op|keyring):.*|\$2[abxy]?\$.*|\$argon2.*|\{(?:SSHA|SHA|CRYPT|MD5)\}.*)$""",
+    re.X,
+)
+#: what an unquoted value looks like when it is code, not a literal
+_CODE = re.compile(
+    r"^(?:[A-Za-z_][\w.]*\s*[(\[]|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$|[(\[{]"
+    r"|(?:self|this|cls|os|process|config|settings|args|opts|options|params|env|request|req|ctx)\b)"
+)
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_VARLIKE = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
+_PROSE = re.compile(r"^[A-Za-z][A-Za-z ,.'!?:()-]*$")
+
+
+def _key_parts(key: str) -> list[str]:
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
+    return [p.lower() for p in re.split(r"[^A-Za-z0-9]+", spaced) if p]
+
+
+def _key_names_password(form: str, key: str) -> bool:
+    if form in ("url", "sql", "zh"):
+        return True
+    parts = _key_parts(key)
+    if not parts or any(p in _NOT_SECRET_KEY_PARTS for p in parts):
+        return False
+    last = parts[-1]
+    return last in ("pass", "pwd", "pword", "pw") or last.endswith(_PW_WORDS)
+
+
+def rejects(value: str, quoted: bool, after: str) -> bool:
+    """Whether ``value`` is a placeholder, a reference, code or prose rather than a password.
+
+    ``after`` is the rest of the line behind an unquoted value.
+    """
+    v = value.strip()
+    low = v.lower()
+    if len(v) < 4 or low in _PLACEHOLDER_WORDS or _PLACEHOLDER.match(v):
+        return True
+    if v.isdigit() and len(v) < 6:  # counts, ports, PIN-like test numbers
+        return True
+    if not v.isascii():
+        return True
+    if len(set(low)) == 1:
+        return True
+    if quoted:
+        # UI strings and messages: "Enter your password", "Password is required"
+        return " " in v and bool(_PROSE.match(v))
+    if _CODE.match(v) or (_IDENT.match(v) and _VARLIKE.search(v)):
+        return True
+    if re.match(r"^[&*][A-Za-z_][\w-]*$", v):  # YAML anchor/alias
+        return True
+    rest = after.strip()
+    if _IDENT.match(v) and rest[:1] in (",", ")"):  # keyword argument passing a variable
+        return True
+    # prose: "Password: enter it below" - a word followed by more words
+    return bool(v.isalpha() and rest and not rest.startswith(("#", "//", ";", "--")) and re.match(r"[A-Za-z]", rest))
+
+
+def _trim_unquoted(value: str) -> str:
+    # connection strings and query strings pack several settings after the password
+    value = re.split(r";(?=\s*[A-Za-z][\w ]*=)|&(?=[A-Za-z_][\w.]*=)", value, maxsplit=1)[0]
+    return value.rstrip(",;")
+
+
+class PasswordDetector(PatternDetector):
+    id = "secret.password"
+    severity = Severity.HIGH
+    prefilter = (
+        r"(?:pass(?:word|wd|phrase)?|pwd|pword)[\"'\]]?\s{0,4}(?:[?:+]?=|=>|->|:)"
+        r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s*,"
+        r"|(?:pass(?:word|wd)?|pwd)>"
+        r"|--(?:[a-z]+-)?(?:pass(?:word|wd|phrase)?|pwd)[= \t]"
+        r"|identified\s+by\s+'|password\s+'"
+        r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
+        r"|://[^\s/:@\"'<>]{0,64}:[^\s/@\"'<>]{1,128}@"
+    )
+    prefilter_caseless = True
+    pattern = _FORMS[0][1]
+    margin = 160
+    base_confidence = 0.7
+    hotwords = ("db", "database", "mysql", "postgres", "redis", "smtp", "ldap", "admin", "root", "数据库")
+    exclusions = ("example", "示例", "例如", "placeholder", "dummy", "sample")
+
+    def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:
+        text = segment.text
+        seen: set[int] = set()
+        for form, rx in _FORMS:
+            for m in rx.finditer(text, start, end):
+                group = next(g for g in ("dq", "sq", "bq", "uv") if m.group(g) is not None)
+                value, vs = m.group(group), m.start(group)
+                quoted = group != "uv"
+                if not quoted:
+                    value = _trim_unquoted(value)
+                if form == "zh" and not quoted:
+                    value = value.rstrip(".,;)。")
+                ve = vs + len(value)
+                if vs in seen or not value:
+                    continue
+                line_end = text.find("\n", ve)
+                after = text[ve: len(text) if line_end < 0 else line_end]
+                if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after):
+                    continue
+                seen.add(vs)
+                yield Match(
+                    detector=self.id, start=vs, end=ve, value=value,
+                    confidence=self._confidence(value), severity=self.severity,
+                    attributes={"form": form},
+                )
+
+    def _confidence(self, value: str) -> float:
+        if len(value) >= 8 and char_classes(value) >= 3:
+            return 0.85
+        if value.isalpha() and value.islower():  # a plain word: often a test value
+            return 0.5
+        return self.base_confidence
