@@ -73,6 +73,15 @@ class HyperscanPrefilter:
         return hits
 
 
+class EmptyPrefilter:
+    """No pattern detectors enabled (e.g. a policy with only keyword lists)."""
+
+    name = "none"
+
+    def candidates(self, data: bytes) -> list[tuple[int, int, int]]:
+        return []
+
+
 class RegexPrefilter:
     """The fallback: the same prefilters, one Python ``re`` pass each."""
 
@@ -93,6 +102,8 @@ class RegexPrefilter:
 def make_prefilter(patterns: Sequence[tuple[str, bool]], backend: str = "auto") -> Prefilter:
     if backend not in ("auto", "hyperscan", "regex"):
         raise ValueError(f"unknown prefilter backend {backend!r}")
+    if not patterns:
+        return EmptyPrefilter()
     if backend in ("auto", "hyperscan") and _hs is not None:
         return HyperscanPrefilter(patterns)
     if backend == "hyperscan":
