@@ -61,7 +61,7 @@ class PaymentCardDetector(PatternDetector):
         "卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "card", "credit", "debit", "visa", "mastercard",
         "amex", "unionpay", "银联", "cc=", "cc:", "cc_number", "cardnumber",
     )
-    exclusions = ("示例", "样例", "测试卡", "test card", "for example", "e.g.")
+    exclusions = ("示例", "样例", "例如", "测试卡", "test card", "for example", "e.g.")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         digits = value.replace(" ", "").replace("-", "")
