@@ -97,17 +97,16 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
         root = Path(tmp)
         files = []
-        per = 8 << 20
         text = generate(args.mb << 20)
         data = text.encode("utf-8")
-        for i in range(0, len(data), per):
-            end = data.find(b"\n", i + per)
+        start, i = 0, 0
+        while start < len(data):  # ~8 MB files cut at line ends
+            end = data.find(b"\n", start + (8 << 20))
             end = len(data) if end < 0 else end + 1
-            if i and i < end and data[i - 1:i] != b"\n":
-                continue
-            f = root / f"part{i // per:03d}.log"
-            f.write_bytes(data[i:end])
+            f = root / f"part{i:03d}.log"
+            f.write_bytes(data[start:end])
             files.append(f)
+            start, i = end, i + 1
         sample = root / "sample.txt"
         sample.write_bytes(data[: data.find(b"\n", 2 << 20) + 1])
         total_mb = sum(f.stat().st_size for f in files) / 1e6

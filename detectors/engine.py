@@ -47,12 +47,15 @@ class HyperscanPrefilter:
             _hs.HS_FLAG_SOM_LEFTMOST | (_hs.HS_FLAG_CASELESS if caseless else 0)
             for _, caseless in patterns
         ]
-        self._db.compile(
-            expressions=[p.encode("utf-8") for p, _ in patterns],
-            ids=list(range(len(patterns))),
-            elements=len(patterns),
-            flags=flags,
-        )
+        try:
+            self._db.compile(
+                expressions=[p.encode("utf-8") for p, _ in patterns],
+                ids=list(range(len(patterns))),
+                elements=len(patterns),
+                flags=flags,
+            )
+        except _hs.error as e:
+            raise ValueError(f"prefilter does not compile: {_culprit(patterns, flags) or e}") from e
         # Scratch space is per thread: the agent scans from a worker pool.
         self._local = threading.local()
 
@@ -71,6 +74,16 @@ class HyperscanPrefilter:
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
         return hits
+
+
+def _culprit(patterns: Sequence[tuple[str, bool]], flags: list[int]) -> str | None:
+    """Name the first pattern Hyperscan rejects, so the error points at a detector."""
+    for (pattern, _), flag in zip(patterns, flags):
+        try:
+            _hs.Database(mode=_hs.HS_MODE_BLOCK).compile(expressions=[pattern.encode("utf-8")], flags=[flag])
+        except _hs.error as e:
+            return f"{pattern!r}: {e}"
+    return None
 
 
 class EmptyPrefilter:
