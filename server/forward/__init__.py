@@ -1,0 +1,85 @@
+"""Forwarding and follow-up: alerts to responders through a durable outbox; SLA escalation.
+
+The collector's ``create_app`` calls :func:`setup` once; it registers the
+alert listener, the admin routes and a cleanup context that runs the outbox
+worker and the SLA loop for the life of the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from aiohttp import web
+
+from leakwarden.errors import ConfigError
+from server.forward.config import ForwardConfig, load_forward_config
+from server.forward.destination import Resources
+from server.forward.keys import FORWARD_CONFIG, FORWARDER, SLA
+from server.forward.outbox import Clock, Forwarder
+from server.forward.sla import SlaWatcher
+from server.keys import ALERT_LISTENERS, CONFIG, STORE
+
+__all__ = ["setup", "load_forward_config", "ForwardConfig", "Forwarder", "SlaWatcher"]
+
+
+def config_of(server_config: Any) -> ForwardConfig:
+    """The validated ``forward`` section from the collector's config.
+
+    The collector's loader may hand us the mapping (``forward``: dict, validated
+    here) or an already loaded :class:`ForwardConfig`; without either, the
+    section is read from the config file the collector loaded.
+    """
+    source = str(getattr(server_config, "source", "configs/server.yaml"))
+    given = getattr(server_config, "forward", None)
+    if isinstance(given, ForwardConfig):
+        return given
+    if given is None and Path(source).is_file():
+        try:
+            given = (yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}).get("forward")
+        except (OSError, yaml.YAMLError, AttributeError) as e:
+            raise ConfigError(source, "forward", f"cannot read: {e}") from e
+    return load_forward_config(given, source)
+
+
+def setup(app: web.Application, *, config: ForwardConfig | None = None, clock: Clock = time.time) -> None:
+    fcfg = config if config is not None else config_of(app[CONFIG])
+    app[FORWARD_CONFIG] = fcfg
+
+    async def forward_alert(alert: Any) -> None:
+        fw = app.get(FORWARDER)
+        if fw is not None:
+            await fw.on_alert(alert)
+
+    if ALERT_LISTENERS not in app:
+        app[ALERT_LISTENERS] = []
+    app[ALERT_LISTENERS].append(forward_alert)
+
+    async def forwarding(app: web.Application) -> AsyncIterator[None]:
+        fw = Forwarder(fcfg, app[STORE], public_url=getattr(app[CONFIG], "public_url", None), clock=clock)
+        app[FORWARDER] = fw
+        app[SLA] = SlaWatcher(app[STORE], fw, fcfg.sla, clock)
+        session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=fcfg.outbox.concurrency))
+        tasks = [asyncio.create_task(fw.run(Resources(http=session)), name="forward-outbox"),
+                 asyncio.create_task(app[SLA].run(), name="forward-sla")]
+        try:
+            yield
+        finally:
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await t
+            await fw.close()
+            await session.close()
+
+    app.cleanup_ctx.append(forwarding)
+    from server.forward import api  # the routes import the collector's API helpers
+
+    app.router.add_routes(api.routes)

@@ -1,0 +1,251 @@
+"""The durable outbox: enqueue per destination, deliver at least once, retry, dead-letter.
+
+An alert becomes one outbox row per destination, written with an idempotency
+key that is stable across retries, listener re-runs and collector processes
+(the store ignores a key it already has). Workers claim rows with a lease
+(PostgreSQL: ``FOR UPDATE SKIP LOCKED``), deliver, and mark them delivered or
+failed with exponential backoff; after ``max_attempts`` tries, or at once for
+a permanent refusal (HTTP 4xx, SMTP 5xx), the row is dead: admins list and
+retry dead rows through ``/api/v1/outbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import os
+import random
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from leakwarden.errors import DeliveryError
+from server.forward.alert import AlertView
+from server.forward.config import DestinationConfig, ForwardConfig
+from server.forward.dedup import Dedup
+from server.forward.destination import Delivery, Resources, Sender
+from server.forward.redaction import Scrubber
+from server.forward.router import Route, Router
+from server.forward.transport import RetryLater
+from server.store.interface import OutboxItem, Store
+
+log = logging.getLogger("leakwarden.server.forward")
+
+Clock = Callable[[], float]
+
+
+def idempotency_key(destination: str, alert_id: str, reason: str) -> str:
+    """Stable for one (destination, alert, reason): every retry and every process computes the same."""
+    return hashlib.sha256(f"{destination}\x1f{alert_id}\x1f{reason}".encode()).hexdigest()[:40]
+
+
+class TokenBucket:
+    def __init__(self, per_second: float, burst: int, now: float) -> None:
+        self.rate = per_second
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.at = now
+
+    def reserve(self, now: float) -> float:
+        """Take a token, possibly on credit; return how long to wait before using it."""
+        self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
+        self.at = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+    def refund(self) -> None:
+        self.tokens += 1
+
+
+@dataclass(slots=True)
+class Stats:
+    enqueued: int = 0
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+    deferred: int = 0
+    folded: int = 0  # repeats folded by deduplication
+    escalated: int = 0
+    by_destination: dict[str, int] = field(default_factory=dict)
+
+
+class Forwarder:
+    """Turns alerts into outbox rows and delivers them (one per collector process)."""
+
+    def __init__(self, config: ForwardConfig, store: Store, *, public_url: str | None = None,
+                 clock: Clock = time.time, scrubber: Scrubber | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.router: Router = config.router
+        self.destinations: dict[str, DestinationConfig] = dict(config.destinations)
+        self.dedup = Dedup(config.dedup_window)
+        self.scrubber = scrubber if scrubber is not None else Scrubber()
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = Stats()
+        self._senders: dict[str, Sender] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        self._wake = asyncio.Event()
+        self._inflight: asyncio.Semaphore | None = None
+
+    # -- enqueue ---------------------------------------------------------------------------
+    def view(self, alert: Any) -> AlertView:
+        v = AlertView.from_alert(alert)
+        if self.public_url:
+            v = v.with_(url=f"{self.public_url}/alerts/{v.id}")
+        return v
+
+    async def on_alert(self, alert: Any) -> None:
+        """The ALERT_LISTENERS callable: an alert was created or its level rose."""
+        if not self.config.enabled:
+            return
+        v = self.view(alert)
+        now = self.clock()
+        if not self.dedup.observe(v, now):
+            self.stats.folded += 1
+            return
+        await self.enqueue(v, self.router.match(v, now), reason=f"level:{v.level}", now=now)
+
+    def items(self, alert: AlertView, routes: Iterable[Route], reason: str, now: float) -> list[OutboxItem]:
+        """The outbox rows for one alert: payloads built (pure) and checked for raw values."""
+        out: list[OutboxItem] = []
+        for dest_name, route in Router.deliveries(list(routes)):
+            dest = self.destinations[dest_name]
+            key = idempotency_key(dest_name, alert.id, reason)
+            message = route.template.render(alert)
+            payload = self.scrubber.scrub(dest.type.build(dest.settings, alert, message, key))
+            out.append(OutboxItem(id=None, key=key, destination=dest_name,
+                                  alert_id=int(alert.id) if alert.id.isdigit() else None,
+                                  payload=payload, next_attempt_at=now, created_at=now))
+        return out
+
+    async def enqueue(self, alert: AlertView, routes: Iterable[Route], *, reason: str, now: float,
+                      store: Store | None = None) -> int:
+        items = self.items(alert, routes, reason, now)
+        if not items:
+            return 0
+        n = await (store or self.store).outbox_enqueue(items)
+        self.stats.enqueued += n
+        self.wake()
+        return n
+
+    async def flush_repeats(self) -> int:
+        """Deliver the count of repeats whose dedup window closed."""
+        now = self.clock()
+        n = 0
+        for v, reason in self.dedup.closed(now):
+            n += await self.enqueue(v, self.router.match(v, now), reason=reason, now=now)
+        return n
+
+    # -- deliver ---------------------------------------------------------------------------
+    def sender(self, dest: DestinationConfig, resources: Resources) -> Sender:
+        s = self._senders.get(dest.name)
+        if s is None:
+            s = self._senders[dest.name] = dest.type.sender(dest.settings, resources)
+        return s
+
+    def wake(self) -> None:
+        """New work (an enqueue, an admin retry): the worker stops waiting for its poll."""
+        self._wake.set()
+
+    def backoff(self, attempts: int) -> float:
+        o = self.config.outbox
+        delay = min(o.backoff_max, o.backoff_initial * o.backoff_factor ** max(attempts - 1, 0))
+        return delay * random.uniform(0.9, 1.1)  # jitter: retries of many rows do not stampede together
+
+    async def deliver_once(self, resources: Resources) -> int:
+        """Claim one batch and deliver it; returns how many rows were claimed."""
+        o = self.config.outbox
+        if self._inflight is None:
+            self._inflight = asyncio.Semaphore(o.concurrency)
+        items = await self.store.outbox_claim(self.clock(), o.batch, o.lease, self.worker_id)
+        if items:
+            await asyncio.gather(*(self._deliver(it, resources) for it in items))
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem, resources: Resources) -> None:
+        assert item.id is not None and self._inflight is not None
+        dest = self.destinations.get(item.destination)
+        if dest is None:
+            await self.store.outbox_failed(item.id, f"destination {item.destination!r} is not configured",
+                                           None, self.clock())
+            self.stats.dead += 1
+            return
+        if dest.rate_limit is not None:
+            bucket = self._buckets.get(dest.name)
+            if bucket is None:
+                bucket = self._buckets[dest.name] = TokenBucket(dest.rate_limit.per_second, dest.rate_limit.burst,
+                                                                self.clock())
+            wait = bucket.reserve(self.clock())
+            if wait > self.config.outbox.lease / 2:
+                # Waiting longer would outlive our lease; hand the row back for later.
+                bucket.refund()
+                self.stats.deferred += 1
+                await self.store.outbox_failed(item.id, "deferred: destination rate limit",
+                                               self.clock() + wait, self.clock())
+                return
+            if wait > 0:
+                await asyncio.sleep(wait)
+        delivery = Delivery(key=item.key, alert_id=str(item.alert_id), attempt=item.attempts)
+        try:
+            async with self._inflight:
+                await self.sender(dest, resources).send(item.payload, delivery)
+        except DeliveryError as e:
+            await self._failed(item, dest, e)
+        except Exception as e:  # a bug in a sender must not stop the worker; the row is retried
+            log.exception("forward: %s sender crashed on %s", dest.name, item.key)
+            await self._failed(item, dest, DeliveryError(f"internal error: {type(e).__name__}: {e}"))
+        else:
+            await self.store.outbox_delivered(item.id, self.clock())
+            self.stats.delivered += 1
+            self.stats.by_destination[dest.name] = self.stats.by_destination.get(dest.name, 0) + 1
+
+    async def _failed(self, item: OutboxItem, dest: DestinationConfig, e: DeliveryError) -> None:
+        assert item.id is not None
+        max_attempts = dest.max_attempts or self.config.outbox.max_attempts
+        now = self.clock()
+        if not e.retryable or item.attempts >= max_attempts:
+            nxt = None
+            self.stats.dead += 1
+            log.error("forward: %s dead after %d attempt(s): %s", dest.name, item.attempts, e)
+        else:
+            delay = self.backoff(item.attempts)
+            if isinstance(e, RetryLater) and e.retry_after is not None:
+                delay = max(delay, min(e.retry_after, self.config.outbox.backoff_max))
+            nxt = now + delay
+            self.stats.retried += 1
+            log.warning("forward: %s attempt %d failed, retry in %.1fs: %s", dest.name, item.attempts, delay, e)
+        await self.store.outbox_failed(item.id, f"attempt {item.attempts}: {e}", nxt, now)
+
+    async def run(self, resources: Resources) -> None:
+        """The worker loop: deliver while there is work, otherwise sleep until woken or polled."""
+        poll = self.config.outbox.poll_interval
+        while True:
+            try:
+                claimed = await self.deliver_once(resources)
+                await self.flush_repeats()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store may be briefly unavailable; keep the worker alive
+                log.exception("forward: outbox worker iteration failed")
+                claimed = 0
+                await asyncio.sleep(poll)
+            if claimed == 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), poll)
+                except asyncio.TimeoutError:
+                    pass
+
+    async def close(self) -> None:
+        for s in self._senders.values():
+            try:
+                await s.close()
+            except Exception:
+                log.exception("forward: closing a sender failed")
+        self._senders.clear()
