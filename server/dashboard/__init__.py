@@ -1,0 +1,35 @@
+"""The analysts' dashboard: server-rendered pages (Jinja2 + htmx) served by the collector.
+
+``create_app`` calls :func:`setup` once; it registers the dashboard's routes
+(all named ``dash.*``) under ``/`` and its assets under ``/static/``, plus the
+middlewares: security headers and CSRF for dashboard routes, and the
+login-redirect handling. See docs/dashboard.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from server.dashboard.render import build_environment
+from server.dashboard.security import security_middleware
+from server.dashboard.session import page_errors
+from server.dashboard.state import DASHBOARD, DashboardState
+from server.dashboard.views import alerts, auth, pages, review
+
+STATIC_DIR = Path(__file__).parent / "static"
+#: explicit registry of the dashboard's route tables
+ROUTE_TABLES = (auth.routes, pages.routes, alerts.routes, review.routes)
+
+
+def setup(app: web.Application) -> None:
+    app[DASHBOARD] = DashboardState(env=build_environment())
+    app.middlewares.append(security_middleware)
+    app.middlewares.append(page_errors)
+    for table in ROUTE_TABLES:
+        app.router.add_routes(table)
+    app.router.add_static("/static/", STATIC_DIR, name="dash.static", append_version=False)
+
+
+__all__ = ["DASHBOARD", "setup"]

@@ -1,0 +1,186 @@
+"""The alert queue: filters kept in the URL, risk order, keyset pages.
+
+The store pages alerts newest-first by id (``before_id``), with an index that
+starts with each filter column. Risk order is built on that: the queue walks
+the levels from critical down, and inside a level goes newest-first; the
+cursor is ``<level>:<id>``, so every page is one or two indexed range scans,
+as fast at the millionth alert as at the first (bench/dashboard_queue_bench.py).
+Inside a page, rows are shown by score.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlencode
+
+from multidict import MultiMapping
+
+from server.store.interface import ALERT_STATUSES, LEVELS, OPEN_STATUSES, Alert, AlertFilter, Store
+
+#: most severe first
+LEVEL_ORDER: tuple[str, ...] = tuple(reversed(LEVELS))
+RANGES: dict[str, float | None] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0, "all": None}
+MAX_TEXT = 200
+FAMILIES_KNOWN = ("pii", "secret", "marking", "ml", "custom", "container")
+
+
+@dataclass(slots=True)
+class QueueQuery:
+    """The filter as it stands in the URL (one source of truth for page, export and live updates)."""
+
+    levels: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=lambda: list(OPEN_STATUSES))
+    family: str = ""
+    host: str = ""
+    user: str = ""
+    q: str = ""
+    range: str = "all"
+    since: str = ""  # datetime-local text, dashboard time zone
+    until: str = ""
+    cursor: str = ""
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (parameter, value) rejected
+
+    def params(self, *, cursor: str | None = None) -> list[tuple[str, str]]:
+        out: list[tuple[str, str]] = [("level", v) for v in self.levels]
+        out += [("status", v) for v in self.statuses] or [("status", "any")]
+        for name in ("family", "host", "user", "q", "since", "until"):
+            value = getattr(self, name)
+            if value:
+                out.append((name, value))
+        if self.range != "all":
+            out.append(("range", self.range))
+        if cursor:
+            out.append(("after", cursor))
+        return out
+
+    def query_string(self, *, cursor: str | None = None) -> str:
+        return urlencode(self.params(cursor=cursor))
+
+
+def _parse_local(text: str, tz: dt.tzinfo) -> float | None:
+    try:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=tz).timestamp()
+    except ValueError:
+        return None
+
+
+def parse_query(query: MultiMapping[str]) -> QueueQuery:
+    """Read the filter from the query string; bad values are dropped and reported, never fatal."""
+    qq = QueueQuery()
+    levels = query.getall("level", [])
+    qq.levels = [v for v in levels if v in LEVELS]
+    qq.errors += [("level", v) for v in levels if v not in LEVELS]
+    statuses = query.getall("status", [])
+    if statuses:
+        if "any" in statuses:
+            qq.statuses = []
+        else:
+            qq.statuses = [v for v in statuses if v in ALERT_STATUSES]
+            qq.errors += [("status", v) for v in statuses if v not in ALERT_STATUSES]
+            if not qq.statuses:
+                qq.statuses = list(OPEN_STATUSES)
+    family = query.get("family", "")
+    if family and (len(family) > 64 or not family.replace("_", "").isalnum() or not family.isascii()):
+        qq.errors.append(("family", family))
+    else:
+        qq.family = family.lower()
+    for name in ("host", "user", "q"):
+        value = query.get(name, "").strip()
+        if len(value) > MAX_TEXT:
+            qq.errors.append((name, value[:40] + "…"))
+        else:
+            setattr(qq, name, value)
+    rng = query.get("range", "all")
+    if rng in RANGES:
+        qq.range = rng
+    else:
+        qq.errors.append(("range", rng))
+    for name in ("since", "until"):
+        value = query.get(name, "")
+        if value and _parse_local(value, dt.timezone.utc) is None:
+            qq.errors.append((name, value))
+        else:
+            setattr(qq, name, value)
+    cursor = query.get("after", "")
+    if cursor and parse_cursor(cursor) is None:
+        qq.errors.append(("after", cursor))
+    else:
+        qq.cursor = cursor
+    return qq
+
+
+def parse_cursor(cursor: str) -> tuple[str, int] | None:
+    level, _, raw = cursor.partition(":")
+    if level not in LEVELS or not raw.isdigit():
+        return None
+    return level, int(raw)
+
+
+def base_filter(qq: QueueQuery, tz: dt.tzinfo, now: float | None = None) -> AlertFilter:
+    now = time.time() if now is None else now
+    since = _parse_local(qq.since, tz) if qq.since else None
+    span = RANGES.get(qq.range)
+    if span is not None:
+        since = max(since or 0.0, now - span)
+    return AlertFilter(
+        level=list(qq.levels) or None,
+        status=list(qq.statuses) or None,
+        host=qq.host or None,
+        user=qq.user or None,
+        detector=f"{qq.family}.*" if qq.family else None,
+        since=since,
+        until=_parse_local(qq.until, tz) if qq.until else None,
+        q=qq.q or None,
+    )
+
+
+@dataclass(slots=True)
+class QueuePage:
+    items: list[Alert]
+    next_cursor: str | None
+
+
+async def risk_page(store: Store, qq: QueueQuery, tz: dt.tzinfo, limit: int) -> QueuePage:
+    """One page in risk order: levels from critical down, newest first inside a level."""
+    flt = base_filter(qq, tz)
+    wanted = [lv for lv in LEVEL_ORDER if not qq.levels or lv in qq.levels]
+    start = parse_cursor(qq.cursor) if qq.cursor else None
+    if start is not None and start[0] in wanted:
+        wanted = wanted[wanted.index(start[0]):]
+    items: list[Alert] = []
+    next_cursor: str | None = None
+    for level in wanted:
+        before = start[1] if start is not None and start[0] == level else None
+        page = await store.list_alerts(replace(flt, level=[level], before_id=before, limit=limit - len(items)))
+        items += page.items
+        if len(items) >= limit:
+            if page.next_cursor is not None or level != wanted[-1]:
+                next_cursor = f"{level}:{items[-1].id}"
+            break
+    # inside the page the worst comes first; across pages the level order holds
+    items.sort(key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
+    return QueuePage(items, next_cursor)
+
+
+async def iterate(store: Store, qq: QueueQuery, tz: dt.tzinfo, *, batch: int = 500, maximum: int = 100_000):
+    """Every alert of the filter in queue order (CSV export), page by page."""
+    seen = 0
+    cursor = ""
+    while seen < maximum:
+        page = await risk_page(store, replace(qq, cursor=cursor), tz, min(batch, maximum - seen))
+        for alert in page.items:
+            yield alert
+        seen += len(page.items)
+        if page.next_cursor is None:
+            return
+        cursor = page.next_cursor
+
+
+async def newer_than(store: Store, qq: QueueQuery, tz: dt.tzinfo, after_id: int, limit: int = 50) -> list[Alert]:
+    """Alerts of the filter created after ``after_id`` (live updates), worst first."""
+    page = await store.list_alerts(replace(base_filter(qq, tz), limit=limit))
+    fresh = [a for a in page.items if a.id > after_id]
+    fresh.sort(key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
+    return fresh

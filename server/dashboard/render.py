@@ -1,0 +1,96 @@
+"""Jinja2 environment (autoescape on for every template) and page rendering."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from server.dashboard import i18n, labels
+from server.dashboard.evidence import Msg
+from server.dashboard.security import csrf_token
+from server.dashboard.state import DASHBOARD, viewer_of
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+
+
+def build_environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        # every template, whatever its name: names and paths come from endpoints
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.tests["msg"] = lambda value: isinstance(value, Msg)
+    return env
+
+
+def translator(request: web.Request) -> i18n.Translator:
+    """The request's language: explicit cookie choice, else the browser's Accept-Language."""
+    cached = request.get("lw_translator")
+    if cached is None:
+        lang = i18n.normalise(request.cookies.get(i18n.LANG_COOKIE)) or i18n.negotiate(
+            request.headers.get("Accept-Language")
+        )
+        cached = i18n.Translator(lang, request.app[DASHBOARD].tz)
+        request["lw_translator"] = cached
+    return cached
+
+
+def _label(t: i18n.Translator, kind: str, value: str | None) -> str:
+    """Known enumeration values in the reader's language; anything else shown as the (escaped) data."""
+    if value is None:
+        return ""
+    known = labels.TABLES[kind].get(value)
+    return t.gettext(known) if known else str(value)
+
+
+def render(request: web.Request, template: str, context: dict[str, Any] | None = None, *,
+           status: int = 200) -> web.Response:
+    t = translator(request)
+    ctx: dict[str, Any] = {
+        "t": t,
+        "_": t.template_gettext,
+        "gettext": t.template_gettext,
+        "ngettext": t.template_ngettext,
+        "lbl": lambda kind, value: _label(t, kind, value),
+        "csrf": csrf_token(request),
+        "me": viewer_of(request),
+        "path": request.path,
+        "now": time.time(),
+        "request_url": str(request.rel_url),
+        "languages": [(lang, t.language_name(lang)) for lang in i18n.SUPPORTED],
+    }
+    if context:
+        ctx.update(context)
+    html = request.app[DASHBOARD].env.get_template(template).render(ctx)
+    response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Cookie, Accept-Language"
+    return response
+
+
+#: error kinds -> message id (translated at render time)
+ERRORS = {
+    "csrf": "The form expired or did not come from this site. Reload the page and try again.",
+    "forbidden": "Your role does not allow this change.",
+    "not_found": "Not found.",
+    "bad_request": "The request was not valid.",
+    "too_large": "The file is larger than the review limit.",
+}
+
+
+def error_page(request: web.Request, status: int, kind: str, detail: str | None = None) -> web.Response:
+    t = translator(request)
+    is_fragment = request.headers.get("HX-Request") == "true"
+    return render(
+        request,
+        "error_fragment.html" if is_fragment else "error.html",
+        {"status": status, "message": t.gettext(ERRORS[kind]), "detail": detail},
+        status=status,
+    )

@@ -1,0 +1,159 @@
+"""Browser-facing security of the dashboard: headers, CSRF, cookies, login throttling.
+
+CSRF tokens are *session-bound* and stateless: the token is an HMAC keyed by the
+secret in the HttpOnly session cookie (or, before login, by a random pre-session
+cookie), so a page from another origin can neither read nor compute it, and
+several collector processes sharing one database agree on it without shared state.
+htmx sends it in the ``X-CSRF-Token`` header, plain forms in a hidden field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+SESSION_COOKIE = "lw_session"
+PRE_COOKIE = "lw_pre"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+#: no inline script or style anywhere: every script and stylesheet is a file under /static/
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+ROUTE_PREFIX = "dash."
+
+
+def is_dashboard_route(request: web.Request) -> bool:
+    """Dashboard routes are named ``dash.*``; the API uses bearer tokens (no ambient cookie) instead."""
+    route = request.match_info.route
+    name = route.name if route is not None else None
+    return bool(name and name.startswith(ROUTE_PREFIX))
+
+
+def csrf_token_for(cookie_secret: str) -> str:
+    return hmac.new(cookie_secret.encode(), b"leakwarden-dashboard-csrf", hashlib.sha256).hexdigest()
+
+
+def cookie_secret(request: web.Request) -> str | None:
+    return request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_COOKIE)
+
+
+def csrf_token(request: web.Request) -> str:
+    """The token the current page must embed (creates the pre-session secret if needed)."""
+    secret = cookie_secret(request)
+    if secret is None:
+        secret = request.get("lw_new_pre") or secrets.token_urlsafe(32)
+        request["lw_new_pre"] = secret
+    return csrf_token_for(secret)
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
+               max_age: int | None = None) -> None:
+    response.set_cookie(
+        name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
+        secure=request.secure,
+    )
+
+
+async def _csrf_ok(request: web.Request) -> bool:
+    secret = cookie_secret(request)
+    if secret is None:
+        return False
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        if request.content_type == "multipart/form-data":
+            # multipart bodies (uploads) carry the token in the header or the query string;
+            # reading the body here would consume the upload stream
+            sent = request.query.get(CSRF_FIELD)
+        else:
+            sent = (await request.post()).get(CSRF_FIELD)  # cached by aiohttp for the handler
+    if not isinstance(sent, str):
+        return False
+    return hmac.compare_digest(sent, csrf_token_for(secret))
+
+
+@web.middleware
+async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CSRF check for state-changing dashboard requests; security headers on every answer."""
+    try:
+        if request.method not in SAFE_METHODS and is_dashboard_route(request):
+            if not await _csrf_ok(request):
+                from server.dashboard.render import error_page  # late: render imports this module
+
+                response: web.StreamResponse = error_page(request, 403, "csrf")
+            else:
+                response = await handler(request)
+        else:
+            response = await handler(request)
+    except web.HTTPException as exc:
+        for name, value in SECURITY_HEADERS.items():
+            exc.headers.setdefault(name, value)
+        raise
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    new_pre = request.get("lw_new_pre")
+    if new_pre and not response.prepared:
+        set_cookie(request, response, PRE_COOKIE, new_pre)
+    return response
+
+
+class LoginThrottle:
+    """Sliding-window limit on failed logins, per (client, user name) and per client.
+
+    In memory and per process: enough to make online guessing slow; the account
+    store's password hashing (argon2) makes each guess expensive anyway.
+    """
+
+    def __init__(self, per_user: int = 5, per_client: int = 20, window: float = 300.0) -> None:
+        self.per_user = per_user
+        self.per_client = per_client
+        self.window = window
+        self._fails: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._fails.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def retry_after(self, client: str, username: str, now: float | None = None) -> float:
+        """Seconds to wait before another attempt is allowed (0 = allowed now)."""
+        now = time.monotonic() if now is None else now
+        waits = []
+        for key, limit in ((f"u:{client}:{username.lower()}", self.per_user), (f"c:{client}", self.per_client)):
+            q = self._recent(key, now)
+            if len(q) >= limit:
+                waits.append(q[0] + self.window - now)
+        return max(waits, default=0.0)
+
+    def failed(self, client: str, username: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        for key in (f"u:{client}:{username.lower()}", f"c:{client}"):
+            self._recent(key, now).append(now)
+        if len(self._fails) > 10_000:  # bound memory under a spray of names
+            for key in [k for k, q in self._fails.items() if not q]:
+                del self._fails[key]
+
+    def succeeded(self, client: str, username: str) -> None:
+        self._fails.pop(f"u:{client}:{username.lower()}", None)

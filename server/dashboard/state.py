@@ -1,0 +1,50 @@
+"""The dashboard's own application state and the signed-in person of a request."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import jinja2
+from aiohttp import web
+
+from server.auth import ROLE_RANK
+from server.dashboard.overview import OverviewCache
+from server.dashboard.security import LoginThrottle
+
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is signed in, as the dashboard needs it (never the password hash)."""
+
+    user_id: int
+    username: str
+    role: str
+
+    @property
+    def can_write(self) -> bool:
+        """Analysts and admins change alerts; a viewer reads only (checked in every POST handler)."""
+        return ROLE_RANK.get(self.role, 0) >= ROLE_RANK["analyst"]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(slots=True)
+class DashboardState:
+    env: jinja2.Environment
+    tz: dt.tzinfo = dt.timezone.utc
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    overview: OverviewCache = field(default_factory=OverviewCache)
+    page_size: int = 50
+    #: how many alerts the overview aggregates read at most (see docs/dashboard.md)
+    overview_scan_limit: int = 20_000
+
+
+DASHBOARD: web.AppKey[DashboardState] = web.AppKey("dashboard", DashboardState)
+
+
+def viewer_of(request: web.Request) -> Viewer | None:
+    return request.get("lw_viewer")

@@ -1,0 +1,167 @@
+"""Alert queue, live updates, bulk actions, CSV export, alert detail and status changes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from typing import Any
+
+from aiohttp import web
+
+from server.dashboard import actions
+from server.dashboard.evidence import describe_location, event_facts
+from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, parse_query, risk_page
+from server.dashboard.render import error_page, render, translator
+from server.dashboard.session import PageError, redirect, require, safe_next
+from server.dashboard.state import DASHBOARD
+from server.keys import STORE
+from server.store.interface import ALERT_STATUSES, LEVELS
+
+routes = web.RouteTableDef()
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
+
+
+async def _form(request: web.Request) -> dict[str, Any]:
+    data = await request.post()
+    return {"ids": [i for i in (_int(v) for v in data.getall("ids", []) if isinstance(v, str)) if i],
+            **{k: v for k, v in data.items() if isinstance(v, str) and k != "ids"}}
+
+
+@routes.get("/alerts", name="dash.alerts")
+async def queue(request: web.Request) -> web.StreamResponse:
+    me = await require(request)
+    qq = parse_query(request.query)
+    state = request.app[DASHBOARD]
+    page = await risk_page(request.app[STORE], qq, state.tz, state.page_size)
+    newest = max((a.id for a in page.items), default=0)
+    return render(request, "alerts.html", {
+        "qq": qq, "page": page, "newest": newest, "levels": list(reversed(LEVELS)), "statuses": ALERT_STATUSES,
+        "families": FAMILIES_KNOWN, "ranges": list(RANGES), "can_write": me.can_write,
+        "flash": request.query.get("done"),
+    })
+
+
+@routes.get("/alerts/live", name="dash.alerts_live")
+async def live(request: web.Request) -> web.StreamResponse:
+    """Polled by htmx: rows of alerts newer than the page's newest, and the poller with the new mark."""
+    await require(request)
+    qq = parse_query(request.query)
+    after = _int(request.query.get("since")) or 0
+    fresh = await newer_than(request.app[STORE], qq, request.app[DASHBOARD].tz, after)
+    newest = max([after] + [a.id for a in fresh])
+    return render(request, "alerts_live.html", {"qq": qq, "fresh": fresh, "newest": newest,
+                                                "can_write": (await require(request)).can_write})
+
+
+@routes.post("/alerts/bulk", name="dash.alerts_bulk")
+async def bulk(request: web.Request) -> web.StreamResponse:
+    me = await require(request, write=True)
+    form = await _form(request)
+    back = safe_next(form.get("next"))
+    op = form.get("op")
+    change: dict[str, str | None] = {}
+    if op == "acknowledge":
+        change["status"] = "acknowledged"
+    elif op == "false_positive":
+        change["status"] = "false_positive"
+    elif op == "assign":
+        change["assignee"] = form.get("assignee", "").strip() or me.username
+    else:
+        return error_page(request, 400, "bad_request", f"op={op!r}")
+    if not form["ids"]:
+        return redirect(back)
+    try:
+        done = await actions.change_alerts(request.app[STORE], form["ids"], actor=me.username, now=time.time(),
+                                           note=form.get("note") or None, **change)
+    except actions.ActionRejected as e:
+        return error_page(request, 400, "bad_request", str(e))
+    sep = "&" if "?" in back else "?"
+    return redirect(f"{back}{sep}done={len(done)}")
+
+
+@routes.get("/alerts.csv", name="dash.alerts_csv")
+async def export(request: web.Request) -> web.StreamResponse:
+    await require(request)
+    qq = parse_query(request.query)
+    t = translator(request)
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/csv; charset=utf-8",
+        "Content-Disposition": 'attachment; filename="leakwarden-alerts.csv"',
+        "Cache-Control": "no-store",
+    })
+    await response.prepare(request)
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow([csv_cell(h) for h in (
+        "id", "time", "level", "score", "status", "assignee", "title", "host", "user", "channel", "path",
+        "detectors", "sla_deadline", "incident_id")])
+    await response.write(("\ufeff" + buf.getvalue()).encode())  # BOM: spreadsheet programs read UTF-8 (中文)
+    async for a in iterate(request.app[STORE], qq, request.app[DASHBOARD].tz):
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow([csv_cell(v) for v in (
+            a.id, t.iso(a.time), a.level, a.score, a.status, a.assignee, a.title, a.host, a.user, a.channel,
+            a.path, " ".join(a.detectors), t.iso(a.sla_deadline), a.incident_id)])
+        await response.write(buf.getvalue().encode())
+    await response.write_eof()
+    return response
+
+
+def csv_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text and text[0] in "=+-@\t\r":
+        return "'" + text
+    return text
+
+
+async def _alert_or_404(request: web.Request) -> Any:
+    alert_id = _int(request.match_info["alert_id"])
+    alert = await request.app[STORE].get_alert(alert_id) if alert_id else None
+    if alert is None:
+        raise PageError(error_page(request, 404, "not_found"))
+    return alert
+
+
+@routes.get("/alerts/{alert_id:\\d+}", name="dash.alert")
+async def detail(request: web.Request) -> web.StreamResponse:
+    me = await require(request)
+    alert = await _alert_or_404(request)
+    store = request.app[STORE]
+    event = await store.get_event(alert.event_id) if alert.event_id else None
+    incident = await store.get_incident(alert.incident_id) if alert.incident_id else None
+    audit = await store.list_audit(target_type="alert", target_id=str(alert.id), limit=200)
+    evidence = [dict(f, where=describe_location(f.get("location") or {})) for f in alert.evidence]
+    timeline: list[tuple[float, str, str]] = [(alert.time, "event", alert.kind)]
+    if event is not None:
+        timeline.append((event.received_at, "received", ""))
+    timeline.append((alert.created_at, "alerted", alert.level))
+    timeline += [(e.time, "audit", e.action) for e in audit]
+    timeline.sort(key=lambda x: x[0])
+    return render(request, "alert_detail.html", {
+        "a": alert, "event": event_facts(event.data if event else None, alert), "incident": incident,
+        "audit": audit, "evidence": evidence, "timeline": timeline, "statuses": ALERT_STATUSES,
+        "can_write": me.can_write, "saved": request.query.get("saved") == "1",
+    })
+
+
+@routes.post("/alerts/{alert_id:\\d+}/status", name="dash.alert_status")
+async def change_status(request: web.Request) -> web.StreamResponse:
+    me = await require(request, write=True)
+    alert = await _alert_or_404(request)
+    form = await _form(request)
+    status = form.get("status") or None
+    assignee = form.get("assignee")
+    try:
+        await actions.change_alerts(request.app[STORE], [alert.id], actor=me.username, now=time.time(),
+                                    status=status, assignee=None if assignee is None else assignee.strip(),
+                                    note=(form.get("note") or "").strip() or None)
+    except actions.ActionRejected as e:
+        return error_page(request, 400, "bad_request", str(e))
+    return redirect(f"/alerts/{alert.id}?saved=1")
