@@ -277,3 +277,12 @@ def continues_group(text: str, start: int, end: int) -> bool:
     return bool(re.match(r"[ -][0-9]", text[end:end + 2])) or bool(
         re.fullmatch(r"[0-9][ -]", text[max(0, start - 2):start])
     )
+
+
+def ends_inside_token(text: str, end: int, extra: str = "") -> bool:
+    """Whether the token continues past ``end`` in the *whole* text.
+
+    The engine verifies in a window and ``re`` treats the window's end as the
+    end of the string, so a lookahead there cannot see that a long token goes on.
+    """
+    return end < len(text) and (text[end].isascii() and text[end].isalnum() or text[end] in extra)

@@ -48,7 +48,9 @@ def issuer(digits: str) -> str | None:
 class PaymentCardDetector(PatternDetector):
     id = "pii.payment_card"
     severity = Severity.HIGH
-    prefilter = r"[2-8][0-9]{3}(?:[ -]?[0-9]){9,15}"
+    # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous); the window
+    # around the hit holds the rest
+    prefilter = r"[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}"
     pattern = re.compile(
         r"(?<![0-9A-Za-z])(?P<value>"
         r"[2-8][0-9]{12,18}"  # contiguous

@@ -18,7 +18,7 @@ class UsSsnDetector(PatternDetector):
     severity = Severity.HIGH
     prefilter = (
         r"[0-8][0-9]{2}[ -][0-9]{2}[ -][0-9]{4}"
-        r"|(?:SSN|ssn|SSA|[Ss]ocial [Ss]ecurity|社会安全号|社会保障号)[^0-9\n]{0,40}[0-8][0-9]{8}"
+        r"|SSN|ssn|SSA|[Ss]ocial [Ss]ecurity|社会安全号|社会保障号"  # bare 9 digits: only after these
     )
     pattern = re.compile(
         r"(?<![0-9A-Za-z-])(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"

@@ -22,14 +22,14 @@ class AwsSecretKeyDetector(PatternDetector):
     # id followed by the secret as in the credentials CSV AWS hands out
     prefilter = (
         r"aws[_. -]?secret|secret[_. -]?access[_. -]?key"
-        r"|(?:AKIA|ASIA)[A-Z2-7]{16}[\t ,;|:]{1,4}[A-Za-z0-9/+]{40}"
+        r"|(?:AKIA|ASIA)[A-Z2-7]{16}[\t ,;|:]"
     )
     prefilter_caseless = True
     pattern = re.compile(
         rf"(?:(?i:{_KEYWORD})[^\n]{{0,40}}?|(?:AKIA|ASIA)[A-Z2-7]{{16}}[\t ,;|:]{{1,4}}[\"']?)"
         r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
     )
-    margin = 120
+    margin = 160  # the CSV header line names the column, the row follows
     base_confidence = 0.85
     exclusions = ("示例", "dummy", "placeholder")
 

@@ -7,7 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
-from detectors.validators import jwt_parts
+from detectors.validators import ends_inside_token, jwt_parts
 
 
 class JwtDetector(PatternDetector):
@@ -25,7 +25,7 @@ class JwtDetector(PatternDetector):
     exclusions = ("示例", "dummy", "placeholder")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
-        return jwt_parts(value) is not None
+        return not ends_inside_token(segment.text, match.end("value"), "-_") and jwt_parts(value) is not None
 
     def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
         parts = jwt_parts(value)

@@ -173,7 +173,8 @@ class PasswordDetector(PatternDetector):
         seen: set[int] = set()
         for form, rx in _FORMS:
             for m in rx.finditer(text, start, end):
-                group = next(g for g in ("dq", "sq", "bq", "uv") if m.group(g) is not None)
+                groups = m.groupdict()
+                group = next(g for g in ("dq", "sq", "bq", "uv") if groups.get(g) is not None)
                 value, vs = m.group(group), m.start(group)
                 quoted = group != "uv"
                 if not quoted:

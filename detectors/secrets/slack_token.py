@@ -7,6 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
+from detectors.validators import ends_inside_token
 
 
 class SlackTokenDetector(PatternDetector):
@@ -19,17 +20,20 @@ class SlackTokenDetector(PatternDetector):
     )
     pattern = re.compile(
         r"(?<![A-Za-z0-9])(?P<value>"
-        r"xox[abeoprs](?:\.xox[bp])?-[0-9A-Za-z]{1,20}(?:-[0-9A-Za-z]{1,80}){1,4}"
+        r"xox[abeoprs](?:\.xox[bp])?-[0-9A-Za-z]{1,20}(?:-[0-9A-Za-z]{1,255}){1,4}"
         r"|xapp-[0-9]-[A-Z0-9]{6,20}-[0-9]{6,20}-[A-Za-z0-9]{20,80}"
         r"|(?:https?://)?hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6,12}"
         r"/[A-Z0-9]{6,14}/[A-Za-z0-9]{16,40}"
         r")(?![A-Za-z0-9-])"
     )
+    margin = 320  # rotating tokens (xoxe.xoxp-1-...) run to ~200 characters
     base_confidence = 0.8
     hotwords = ("slack", "token", "webhook", "bot")
     exclusions = ("示例", "dummy", "placeholder")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
+        if ends_inside_token(segment.text, match.end("value"), "-"):
+            return False
         if "hooks.slack.com" in value:
             secret = value.rsplit("/", 1)[1]
         else:
