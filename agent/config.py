@@ -1,0 +1,283 @@
+"""The agent's configuration: read and validated once, at start (and on SIGHUP).
+
+Every problem raises :class:`leakwarden.errors.ConfigError` naming the file and
+the dotted key, so an operator can fix ``agent.yaml`` without reading code.
+Unknown keys are errors too: a typo must not silently disable a monitor.
+Relative paths are resolved against the directory of the config file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leakwarden.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class CollectorConfig:
+    url: str | None = None
+    enroll_secret: str | None = None
+    ca_file: str | None = None
+    tls_verify: bool = True
+    batch_size: int = 500
+    timeout: float = 15.0
+    backoff_initial: float = 1.0
+    backoff_max: float = 300.0
+    gzip_min_bytes: int = 1024
+
+
+@dataclass(frozen=True)
+class FilesConfig:
+    roots: tuple[str, ...] = ()
+    include: tuple[str, ...] = ("*",)
+    exclude: tuple[str, ...] = ("*/.git/*", "*/.cache/*", "*~", "*.swp", "*/.leakwarden/*")
+    settle: float = 0.3
+    max_delay: float = 3.0
+    catch_up: bool = True
+    fanotify: str = "auto"  # auto | off
+    queue_max: int = 200_000
+    rescan_interval: float = 300.0  # roots we could not watch fully are rescanned this often
+
+
+@dataclass(frozen=True)
+class DevicesConfig:
+    enabled: bool = True
+    policy: str | None = None
+    removable_mounts: tuple[str, ...] = ()  # declared removable (test seam, odd hardware)
+    remount_readonly: bool = True
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    enabled: bool = True
+    destinations: str | None = None
+    interval: float = 2.0
+    capture: str = "auto"  # auto | off
+    include_loopback: bool = False
+    internal_networks: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+    read_send_window: float = 300.0
+    volume_factor: float = 10.0
+    volume_min_bytes: int = 10 * 1024 * 1024
+    alert_cooldown: float = 600.0
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    workers: int = 2
+    nice: int = 10
+    max_file_size: int = 50 * 1024 * 1024
+    behind_threshold: int = 5000  # pending scans above this: "scanner behind"
+
+
+@dataclass(frozen=True)
+class SpoolConfig:
+    max_events: int = 200_000
+    max_bytes: int = 256 * 1024 * 1024
+    near_full: float = 0.8
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    source: str
+    state_dir: str
+    host: str
+    collector: CollectorConfig
+    files: FilesConfig
+    devices: DevicesConfig
+    network: NetworkConfig
+    budget: BudgetConfig
+    spool: SpoolConfig
+    detection_policy: str | None = None
+    hash_key: bytes = b""
+    heartbeat_interval: float = 60.0
+    log_level: str = "info"
+    log_file: str | None = None
+    config_hash: str = ""
+    extra_hashed_files: tuple[str, ...] = field(default=())
+
+
+_SECTIONS = {
+    "collector": CollectorConfig,
+    "files": FilesConfig,
+    "devices": DevicesConfig,
+    "network": NetworkConfig,
+    "budget": BudgetConfig,
+    "spool": SpoolConfig,
+}
+_TOP = {"state_dir", "host", "detection", "heartbeat_interval", "log", *_SECTIONS}
+
+
+class _Reader:
+    def __init__(self, source: str, base: Path) -> None:
+        self.source = source
+        self.base = base
+
+    def fail(self, key: str, problem: str) -> ConfigError:
+        return ConfigError(self.source, key, problem)
+
+    def mapping(self, value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"must be a mapping, got {type(value).__name__}")
+        for k in value:
+            if k not in allowed:
+                raise self.fail(f"{key}.{k}" if key else str(k), f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        return value
+
+    def path(self, value: Any, key: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, "must be a non-empty path string")
+        p = Path(os.path.expanduser(value))
+        return str(p if p.is_absolute() else (self.base / p).resolve())
+
+    def section(self, cls: type, raw: Any, key: str) -> Any:
+        fields = cls.__dataclass_fields__
+        data = self.mapping(raw, key, set(fields))
+        out: dict[str, Any] = {}
+        for name, f in fields.items():
+            if name not in data:
+                continue
+            value = data[name]
+            default = f.default
+            k = f"{key}.{name}"
+            if isinstance(default, bool):
+                if not isinstance(value, bool):
+                    raise self.fail(k, f"must be true or false, got {value!r}")
+            elif isinstance(default, int):
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise self.fail(k, f"must be a non-negative integer, got {value!r}")
+            elif isinstance(default, float):
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                    raise self.fail(k, f"must be a non-negative number, got {value!r}")
+                value = float(value)
+            elif isinstance(default, tuple):
+                if isinstance(value, str) or not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+                    raise self.fail(k, "must be a list of non-empty strings")
+                value = tuple(value)
+            elif value is not None and not isinstance(value, str):
+                raise self.fail(k, f"must be a string, got {type(value).__name__}")
+            out[name] = value
+        return cls(**out)
+
+
+def load_config(path: str | os.PathLike[str]) -> AgentConfig:
+    """Read, validate and resolve ``agent.yaml``; raises ConfigError on any problem."""
+    source = str(path)
+    try:
+        raw_bytes = Path(source).read_bytes()
+    except OSError as e:
+        raise ConfigError(source, "", f"cannot read: {e.strerror}") from e
+    try:
+        raw = yaml.safe_load(raw_bytes)
+    except yaml.YAMLError as e:
+        raise ConfigError(source, "", f"not valid YAML: {e}") from e
+    r = _Reader(source, Path(source).resolve().parent)
+    top = r.mapping(raw, "", _TOP)
+    sections = {name: r.section(cls, top.get(name), name) for name, cls in _SECTIONS.items()}
+
+    collector: CollectorConfig = sections["collector"]
+    if collector.url is not None and not collector.url.startswith(("http://", "https://")):
+        raise r.fail("collector.url", f"must start with http:// or https://, got {collector.url!r}")
+    if collector.ca_file:
+        sections["collector"] = _replace(collector, ca_file=r.path(collector.ca_file, "collector.ca_file"))
+    if collector.batch_size < 1 or collector.batch_size > 5000:
+        raise r.fail("collector.batch_size", "must be between 1 and 5000 (the wire limit)")
+
+    files: FilesConfig = sections["files"]
+    roots = tuple(r.path(p, f"files.roots[{i}]") or "" for i, p in enumerate(files.roots))
+    if files.fanotify not in ("auto", "off"):
+        raise r.fail("files.fanotify", "must be auto or off")
+    sections["files"] = _replace(files, roots=roots)
+
+    devices: DevicesConfig = sections["devices"]
+    sections["devices"] = _replace(
+        devices,
+        policy=r.path(devices.policy, "devices.policy"),
+        removable_mounts=tuple(r.path(p, "devices.removable_mounts") or "" for p in devices.removable_mounts),
+    )
+    network: NetworkConfig = sections["network"]
+    if network.capture not in ("auto", "off"):
+        raise r.fail("network.capture", "must be auto or off")
+    for i, net in enumerate(network.internal_networks):
+        try:
+            ipaddress.ip_network(net, strict=False)
+        except ValueError as e:
+            raise r.fail(f"network.internal_networks[{i}]", f"not a network: {e}") from e
+    if network.interval <= 0:
+        raise r.fail("network.interval", "must be > 0")
+    sections["network"] = _replace(network, destinations=r.path(network.destinations, "network.destinations"))
+
+    budget: BudgetConfig = sections["budget"]
+    if not 1 <= budget.workers <= 64:
+        raise r.fail("budget.workers", "must be between 1 and 64")
+    if budget.nice > 19:
+        raise r.fail("budget.nice", "must be between 0 and 19")
+    spool: SpoolConfig = sections["spool"]
+    if not 0 < spool.near_full <= 1:
+        raise r.fail("spool.near_full", "must be a fraction in (0, 1]")
+    if spool.max_events < 10:
+        raise r.fail("spool.max_events", "must be at least 10")
+
+    detection = r.mapping(top.get("detection"), "detection", {"policy", "hash_key_file"})
+    log = r.mapping(top.get("log"), "log", {"level", "file"})
+    level = str(log.get("level", "info")).lower()
+    if level not in ("debug", "info", "warning", "error"):
+        raise r.fail("log.level", "must be debug, info, warning or error")
+    state_dir = r.path(top.get("state_dir"), "state_dir")
+    if not state_dir:
+        raise r.fail("state_dir", "is required (where the spool, token and file index live)")
+    hb = top.get("heartbeat_interval", 60)
+    if isinstance(hb, bool) or not isinstance(hb, (int, float)) or hb <= 0:
+        raise r.fail("heartbeat_interval", f"must be a positive number, got {hb!r}")
+    host = top.get("host") or os.uname().nodename
+    if not isinstance(host, str):
+        raise r.fail("host", "must be a string")
+
+    hash_key = b""
+    key_file = r.path(detection.get("hash_key_file"), "detection.hash_key_file")
+    if key_file:
+        try:
+            hash_key = Path(key_file).read_bytes().strip()
+        except OSError as e:
+            raise r.fail("detection.hash_key_file", f"cannot read {key_file}: {e.strerror}") from e
+        if len(hash_key) < 16:
+            raise r.fail("detection.hash_key_file", "key must be at least 16 bytes")
+
+    policy = r.path(detection.get("policy"), "detection.policy")
+    hashed = tuple(p for p in (policy, sections["devices"].policy, sections["network"].destinations) if p)
+    digest = hashlib.sha256(raw_bytes)
+    for p in hashed:
+        try:
+            digest.update(Path(p).read_bytes())
+        except OSError as e:
+            raise ConfigError(source, "", f"cannot read referenced file {p}: {e.strerror}") from e
+
+    return AgentConfig(
+        source=source,
+        state_dir=state_dir,
+        host=host,
+        detection_policy=policy,
+        hash_key=hash_key,
+        heartbeat_interval=float(hb),
+        log_level=level,
+        log_file=r.path(log.get("file"), "log.file"),
+        config_hash=digest.hexdigest(),
+        extra_hashed_files=hashed,
+        **sections,
+    )
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)

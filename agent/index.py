@@ -1,0 +1,162 @@
+"""What the agent remembers between runs, apart from the spool (``index.db``).
+
+- files: size, mtime and keyed content hash of every watched file, so the
+  start-up catch-up scan finds what changed while the agent was down, and
+  which files had findings (a later rename to ``.jpg`` or a delete is a
+  signal, and a process reading them matters to the network monitor);
+- a bounded cache content-hash -> redacted findings, so unchanged content is
+  not scanned twice (copies, renames, editors that rewrite in place);
+- the registry of removable devices seen on this endpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files(
+    path TEXT PRIMARY KEY, root TEXT NOT NULL, size INTEGER, mtime_ns INTEGER,
+    hash TEXT, detectors TEXT, severity TEXT
+);
+CREATE INDEX IF NOT EXISTS files_by_root ON files(root);
+CREATE TABLE IF NOT EXISTS cache(hash TEXT PRIMARY KEY, findings BLOB NOT NULL, used REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS roots(root TEXT PRIMARY KEY, indexed REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS devices(
+    key TEXT PRIMARY KEY, identity TEXT NOT NULL, first_seen REAL NOT NULL, last_seen REAL NOT NULL, times INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class FileRecord:
+    path: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    detectors: tuple[str, ...]
+    severity: str | None
+
+    @property
+    def sensitive(self) -> bool:
+        return bool(self.detectors)
+
+
+class Index:
+    CACHE_MAX = 20_000
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # losing the last updates only causes a rescan
+        self._db.executescript(_SCHEMA)
+        # Paths with findings are few; kept in memory for the per-event checks.
+        self.sensitive: dict[str, FileRecord] = {
+            r.path: r for r in self._records("SELECT * FROM files WHERE detectors IS NOT NULL AND detectors != ''")
+        }
+
+    def _records(self, sql: str, args: tuple = ()) -> list[FileRecord]:
+        with self._lock:
+            rows = self._db.execute(sql, args).fetchall()
+        return [
+            FileRecord(p, s or 0, m or 0, h, tuple(d.split(",")) if d else (), sev)
+            for p, _root, s, m, h, d, sev in rows
+        ]
+
+    # -- files ----------------------------------------------------------
+    def get(self, path: str) -> FileRecord | None:
+        rows = self._records("SELECT * FROM files WHERE path=?", (path,))
+        return rows[0] if rows else None
+
+    def root_state(self, root: str) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            rows = self._db.execute("SELECT path, size, mtime_ns FROM files WHERE root=?", (root,)).fetchall()
+        return {p: (s or 0, m or 0) for p, s, m in rows}
+
+    def root_indexed(self, root: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM roots WHERE root=?", (root,)).fetchone() is not None
+
+    def mark_root_indexed(self, root: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO roots VALUES(?, ?)", (root, time.time()))
+
+    def put_many(self, root: str, records: list[FileRecord]) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?)",
+                [(r.path, root, r.size, r.mtime_ns, r.hash, ",".join(r.detectors), r.severity) for r in records],
+            )
+            self._db.execute("COMMIT")
+        for r in records:
+            if r.sensitive:
+                self.sensitive[r.path] = r
+            else:
+                self.sensitive.pop(r.path, None)
+
+    def remove(self, path: str) -> list[FileRecord]:
+        """Forget a path and everything under it; returns the sensitive ones forgotten."""
+        prefix = path.rstrip("/") + "/"
+        gone = [r for p, r in self.sensitive.items() if p == path or p.startswith(prefix)]
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE path=? OR substr(path, 1, ?)=?", (path, len(prefix), prefix))
+        for r in gone:
+            self.sensitive.pop(r.path, None)
+        return gone
+
+    def remove_root(self, root: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE root=?", (root,))
+            self._db.execute("DELETE FROM roots WHERE root=?", (root,))
+        prefix = root.rstrip("/") + "/"
+        for p in [p for p in self.sensitive if p.startswith(prefix)]:
+            self.sensitive.pop(p, None)
+
+    # -- content cache ----------------------------------------------------
+    def cached(self, content_hash: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT findings FROM cache WHERE hash=?", (content_hash,)).fetchone()
+            if row is None:
+                return None
+            self._db.execute("UPDATE cache SET used=? WHERE hash=?", (time.time(), content_hash))
+        return json.loads(row[0])
+
+    def cache(self, content_hash: str, findings: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
+            n = self._db.execute("SELECT count(*) FROM cache").fetchone()[0]
+            if n > self.CACHE_MAX:
+                self._db.execute(
+                    "DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,)
+                )
+
+    # -- device registry ----------------------------------------------------
+    def see_device(self, key: str, identity: dict[str, Any]) -> tuple[bool, int]:
+        """Record a sighting; returns (first time seen, number of sightings)."""
+        now = time.time()
+        with self._lock:
+            row = self._db.execute("SELECT times FROM devices WHERE key=?", (key,)).fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO devices VALUES(?,?,?,?,1)", (key, json.dumps(identity), now, now))
+                return True, 1
+            self._db.execute(
+                "UPDATE devices SET last_seen=?, times=times+1, identity=? WHERE key=?", (now, json.dumps(identity), key)
+            )
+            return False, row[0] + 1
+
+    def devices(self) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, identity, first_seen, last_seen, times FROM devices").fetchall()
+        return [{"key": k, "identity": json.loads(i), "first_seen": f, "last_seen": l, "times": t} for k, i, f, l, t in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,185 @@
+"""File activity on watched roots, through watchdog's inotify observer.
+
+Emits :class:`agent.events.FileActivity` for create/modify/close-after-write/
+move/delete and :class:`agent.events.RootOverflow` when events were lost:
+either the kernel's inotify queue overflowed (watchdog rebuilds its watches
+and logs it; we hook that log record, the only signal watchdog gives) or the
+agent's own bounded queue was full. Either way the pipeline rescans the root:
+loss is never silent. A root that cannot be watched (watch limit reached) is
+reported degraded and left to periodic rescans.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+from watchdog.events import (
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers.inotify import InotifyObserver
+
+from agent.events import FileActivity, MonitorState, RootOverflow
+
+log = logging.getLogger("agent.files")
+
+_WANTED = [DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent]
+
+
+class PathFilter:
+    def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+        self.include = include
+        self.exclude = exclude
+
+    def wanted(self, path: str) -> bool:
+        name = os.path.basename(path)
+        if not any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in self.include):
+            return False
+        return not any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in self.exclude)
+
+    def dir_excluded(self, path: str) -> bool:
+        probe = path.rstrip("/") + "/x"
+        return any(fnmatch.fnmatchcase(probe, p) for p in self.exclude)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, monitor: "FilesMonitor", root: str) -> None:
+        self.monitor = monitor
+        self.root = root
+
+    def dispatch(self, event: FileSystemEvent) -> None:
+        src = os.fsdecode(event.src_path)
+        now = time.time()
+        m = self.monitor
+        if isinstance(event, (DirDeletedEvent, DirMovedEvent)):
+            if isinstance(event, DirMovedEvent):
+                m.emit(FileActivity("move", os.fsdecode(event.dest_path), self.root, old_path=src, time=now), self.root)
+            else:
+                m.emit(FileActivity("delete", src, self.root, time=now), self.root)
+            return
+        if isinstance(event, FileMovedEvent):
+            dest = os.fsdecode(event.dest_path)
+            if m.filter.wanted(dest) or m.filter.wanted(src):
+                m.emit(FileActivity("move", dest, self.root, old_path=src, time=now), self.root)
+            return
+        if not m.filter.wanted(src):
+            return
+        if isinstance(event, FileDeletedEvent):
+            m.emit(FileActivity("delete", src, self.root, time=now), self.root)
+        elif isinstance(event, FileCreatedEvent):
+            m.emit(FileActivity("create", src, self.root, time=now), self.root)
+        elif isinstance(event, FileClosedEvent):
+            m.emit(FileActivity("write", src, self.root, time=now, closed=True), self.root)
+        elif isinstance(event, FileModifiedEvent):
+            m.emit(FileActivity("write", src, self.root, time=now), self.root)
+
+
+class _OverflowHook(logging.Handler):
+    """watchdog reports a kernel queue overflow only as a log record naming the root."""
+
+    def __init__(self, on_overflow: Callable[[str], None]) -> None:
+        super().__init__(level=logging.WARNING)
+        self.on_overflow = on_overflow
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in str(record.msg).lower() and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            self.on_overflow(os.fsdecode(args[0]))
+
+
+class FilesMonitor:
+    name = "files"
+
+    def __init__(self, out: "queue.Queue[object]", include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
+        self.out = out
+        self.filter = PathFilter(include, exclude)
+        self.observer = InotifyObserver()
+        self.roots: dict[str, object] = {}  # root -> watch handle
+        self.unwatched: set[str] = set()  # roots left to periodic rescans
+        self._overflowing: set[str] = set()
+        self._lock = threading.Lock()
+        self._hook = _OverflowHook(self._kernel_overflow)
+        logging.getLogger("watchdog.observers.inotify").addHandler(self._hook)
+
+    def start(self) -> None:
+        self.observer.start()
+
+    def stop(self) -> None:
+        logging.getLogger("watchdog.observers.inotify").removeHandler(self._hook)
+        self.observer.stop()
+        self.observer.join(timeout=5)
+
+    def add_root(self, root: str) -> bool:
+        """Watch a root recursively; False (and a degraded state) when the kernel refuses."""
+        with self._lock:
+            if root in self.roots:
+                return True
+            try:
+                watch = self.observer.schedule(_Handler(self, root), root, recursive=True, event_filter=_WANTED)
+            except OSError as e:
+                reason = "inotify watch limit reached" if e.errno == errno.ENOSPC else f"cannot watch: {e.strerror}"
+                log.error("root not watched", extra={"ctx": {"root": root, "reason": reason}})
+                self.unwatched.add(root)
+                self.out.put(MonitorState(self.name, "degraded", f"{reason}: {root}", time.time()))
+                return False
+            self.roots[root] = watch
+            self.unwatched.discard(root)
+            return True
+
+    def remove_root(self, root: str) -> None:
+        with self._lock:
+            watch = self.roots.pop(root, None)
+            self.unwatched.discard(root)
+        if watch is not None:
+            try:
+                self.observer.unschedule(watch)  # type: ignore[arg-type]
+            except (KeyError, OSError):
+                pass  # the mount is already gone: its watches went with it
+
+    def root_of(self, path: str) -> str | None:
+        best = None
+        for r in self.roots:
+            if (path == r or path.startswith(r.rstrip("/") + "/")) and (best is None or len(r) > len(best)):
+                best = r
+        return best
+
+    def emit(self, item: FileActivity, root: str) -> None:
+        if root in self._overflowing:
+            return  # a rescan is already on its way; it covers this event
+        try:
+            self.out.put_nowait(item)
+        except queue.Full:
+            self._overflow(root, "agent-queue")
+
+    def _kernel_overflow(self, path: str) -> None:
+        root = self.root_of(path) or path
+        self._overflow(root, "inotify")
+
+    def _overflow(self, root: str, source: str) -> None:
+        with self._lock:
+            if root in self._overflowing:
+                return
+            self._overflowing.add(root)
+        log.warning("events lost, root will be rescanned", extra={"ctx": {"root": root, "source": source}})
+
+        def deliver() -> None:
+            # Blocking put: the marker must arrive, and it arrives after what was queued before.
+            self.out.put(RootOverflow(root, source, time.time()))
+            with self._lock:
+                self._overflowing.discard(root)
+
+        threading.Thread(target=deliver, name="overflow", daemon=True).start()

@@ -1,0 +1,638 @@
+"""The one dispatcher: monitor event -> (debounce) -> scan -> local policy -> spool.
+
+Everything the agent decides is decided here, on one thread, so there are no
+races between monitors: file scans run on a small worker pool (``budget.
+workers`` threads at ``budget.nice``) and come back to this thread as
+results. Only events worth telling the collector are spooled: files *with
+findings* (created, written, moved, deleted), removable media, suspicious
+traffic, and the agent's own state.
+"""
+
+from __future__ import annotations
+
+import heapq
+import ipaddress
+import logging
+import os
+import queue
+import subprocess
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.config import AgentConfig
+from agent.destinations import Destinations
+from agent.devicepolicy import DevicePolicy
+from agent.events import (
+    DeviceChange,
+    FileAccess,
+    FileActivity,
+    MonitorState,
+    NameSeen,
+    NetConnection,
+    RootOverflow,
+    Tick,
+)
+from agent.index import FileRecord, Index
+from agent.monitors.devices import device_key
+from agent.monitors.files import PathFilter
+from agent.scanning import ContentScanner, ScanOutcome
+from agent.spool import Spool, SpoolUnavailable
+from leakwarden import wire
+
+log = logging.getLogger("agent.pipeline")
+
+_SEV_RISK = {None: 0, "low": 3, "medium": 4, "high": 5, "critical": 6}
+HOLDOVER_MAX = 20_000  # events kept in memory while the spool cannot be written
+
+
+@dataclass
+class _Pending:
+    root: str
+    first: float
+    deadline: float
+    action: str  # write | create | move | catchup
+    old_path: str | None = None
+    old_record: FileRecord | None = None
+    queued_at: float = 0.0
+
+
+@dataclass
+class Status:
+    """What heartbeats report; written by the dispatcher, read by anyone."""
+
+    monitors: dict[str, str] = field(default_factory=dict)
+    degraded: dict[str, str] = field(default_factory=dict)  # key -> reason
+    scanned: int = 0
+    cache_hits: int = 0
+    events: int = 0
+
+
+class Pipeline:
+    def __init__(
+        self,
+        cfg: AgentConfig,
+        *,
+        inbox: "queue.Queue[object]",
+        spool: Spool,
+        index: Index,
+        scanner: ContentScanner,
+        destinations: Destinations,
+        device_policy: DevicePolicy,
+        files: Any = None,  # FilesMonitor (add_root/remove_root/unwatched)
+        fanotify: Any = None,
+        notify: Callable[[], None] = lambda: None,
+        version: str = "",
+        binary_hash: str = "",
+        is_root: bool = False,
+    ) -> None:
+        self.cfg = cfg
+        self.inbox = inbox
+        self.spool = spool
+        self.index = index
+        self.scanner = scanner
+        self.destinations = destinations
+        self.device_policy = device_policy
+        self.files = files
+        self.fanotify = fanotify
+        self.notify = notify
+        self.version = version
+        self.binary_hash = binary_hash
+        self.is_root = is_root
+        self.filter = PathFilter(cfg.files.include, cfg.files.exclude)
+        self.status = Status()
+        self.pending: dict[str, _Pending] = {}
+        self._heap: list[tuple[float, str]] = []
+        self.inflight: set[str] = set()
+        self._results: "queue.SimpleQueue[tuple[str, _Pending, ScanOutcome]]" = queue.SimpleQueue()
+        self._pool = ThreadPoolExecutor(cfg.budget.workers, thread_name_prefix="scan", initializer=self._lower_priority)
+        self._out: list[tuple[wire.Event, int]] = []
+        self._holdover: list[tuple[wire.Event, int]] = []
+        self._last_spool_retry = 0.0
+        self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
+        self._writers: OrderedDict[str, FileAccess] = OrderedDict()
+        self._sensitive_reads: dict[int, tuple[float, str, tuple[str, ...], FileAccess]] = {}
+        self._names: OrderedDict[str, str] = OrderedDict()
+        self._cooldown: dict[tuple, float] = {}
+        self._baseline: dict[str, tuple[float, int]] = {}  # process or destination -> (mean bytes/interval, samples)
+        self._internal = [ipaddress.ip_network(n, strict=False) for n in cfg.network.internal_networks]
+        self._walks: dict[str, threading.Thread] = {}
+        self._last_rescan: dict[str, float] = {}
+        self._last_heartbeat = 0.0
+        self._reported_drops = spool.drops()
+        self._stop = threading.Event()
+        self.idle = threading.Event()
+
+    # -- plumbing ----------------------------------------------------------
+    def _lower_priority(self) -> None:
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), self.cfg.budget.nice)
+        except OSError:
+            pass  # not permitted to change: scanning still works, at normal priority
+
+    def event(self, kind: str, channel: str = "local", risk: int = 1, **fields: Any) -> wire.Event:
+        ev = wire.Event(id=str(uuid.uuid4()), seq=0, time=time.time(), kind=kind, channel=channel, host=self.cfg.host, **fields)  # type: ignore[arg-type]
+        self._out.append((ev, risk))
+        return ev
+
+    def flush(self) -> None:
+        if not self._out and not self._holdover:
+            return
+        batch = self._holdover + self._out
+        if self._holdover and time.monotonic() - self._last_spool_retry < 1.0:
+            self._holdover = batch[-HOLDOVER_MAX:]
+            self._out = []
+            return
+        self._last_spool_retry = time.monotonic()
+        try:
+            self.spool.put(batch)
+        except SpoolUnavailable as e:
+            if len(batch) > HOLDOVER_MAX:
+                log.error("holdover full, oldest events lost", extra={"ctx": {"lost": len(batch) - HOLDOVER_MAX}})
+            self._holdover = batch[-HOLDOVER_MAX:]
+            self._out = []
+            self._set_degraded("spool", f"spool unavailable: {e}")
+            return
+        self._holdover, self._out = [], []
+        self.status.events += len(batch)
+        if "unavailable" in self.status.degraded.get("spool", ""):
+            self._set_degraded("spool", None)  # the recovery event goes out with the next flush
+        self.notify()
+
+    def _set_degraded(self, key: str, reason: str | None) -> None:
+        current = self.status.degraded.get(key)
+        if current == reason:
+            return
+        if reason is None:
+            self.status.degraded.pop(key, None)
+            log.info("recovered", extra={"ctx": {"what": key, "was": current}})
+            self.event("agent.degraded", "agent", 5, attributes={"key": key, "state": "recovered", "reason": current})
+        else:
+            self.status.degraded[key] = reason
+            log.warning("degraded", extra={"ctx": {"what": key, "reason": reason}})
+            self.event("agent.degraded", "agent", 5, attributes={"key": key, "state": "degraded", "reason": reason})
+
+    # -- main loop ---------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            self.step(self._wait_time())
+        self.drain()
+
+    def _wait_time(self) -> float:
+        if self.inflight:
+            return 0.02
+        if self._heap:
+            return max(0.0, min(1.0, self._heap[0][0] - time.monotonic()))
+        return 1.0
+
+    def step(self, wait: float) -> None:
+        try:
+            item = self.inbox.get(timeout=wait) if wait > 0 else self.inbox.get_nowait()
+            self.dispatch(item)
+            # Drain what else is waiting, in bounded bites, so bursts are handled in batches.
+            for _ in range(5000):
+                self.dispatch(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
+        while True:
+            try:
+                path, pend, outcome = self._results.get_nowait()
+            except queue.Empty:
+                break
+            self.inflight.discard(path)
+            self._on_scanned(path, pend, outcome)
+        self._schedule_due()
+        self.flush()
+        if not self.inflight and not self._heap and self.inbox.empty():
+            self.idle.set()
+        else:
+            self.idle.clear()
+
+    def drain(self) -> None:
+        """Finish what is queued: pending scans run now, results are spooled."""
+        while True:
+            try:
+                self.dispatch(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        for pend in self.pending.values():
+            pend.deadline = 0.0
+        self._heap = [(0.0, p) for p in self.pending]
+        deadline = time.monotonic() + 30
+        while (self._heap or self.inflight) and time.monotonic() < deadline:
+            self.step(0.02)
+        self.event("agent.stopped", "agent", 4, attributes={"pending_lost": len(self.pending) + len(self.inflight)})
+        self.flush()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def dispatch(self, item: object) -> None:
+        if isinstance(item, FileActivity):
+            self._on_file(item)
+        elif isinstance(item, FileAccess):
+            self._on_access(item)
+        elif isinstance(item, RootOverflow):
+            self._on_overflow(item)
+        elif isinstance(item, DeviceChange):
+            self._on_device(item)
+        elif isinstance(item, NetConnection):
+            self._on_net(item)
+        elif isinstance(item, NameSeen):
+            self._names[item.ip] = item.name
+            self._names.move_to_end(item.ip)
+            if len(self._names) > 50_000:
+                self._names.popitem(last=False)
+        elif isinstance(item, MonitorState):
+            self._on_monitor_state(item)
+        elif isinstance(item, Tick):
+            self._on_tick(item.time)
+        else:
+            log.error("unknown queue item dropped", extra={"ctx": {"type": type(item).__name__}})
+
+    # -- files ---------------------------------------------------------------
+    def channel_of(self, root: str) -> str:
+        return "removable" if root in self.removable else "local"
+
+    def _pend(self, path: str, root: str, action: str, delay: float, **extra: Any) -> None:
+        now = time.monotonic()
+        p = self.pending.get(path)
+        if p is None:
+            p = _Pending(root, now, now + delay, action, queued_at=time.time(), **extra)
+            self.pending[path] = p
+        else:
+            if action in ("move", "create") and p.action in ("write", "catchup"):
+                p.action = action
+            for k, v in extra.items():
+                setattr(p, k, v)
+            # A file rewritten without pause is scanned at the latest max_delay after its first write.
+            p.deadline = min(now + delay, p.first + self.cfg.files.max_delay)
+        heapq.heappush(self._heap, (p.deadline, path))
+
+    def _on_file(self, a: FileActivity) -> None:
+        settle = self.cfg.files.settle
+        if a.action == "delete":
+            if a.path == a.root:
+                return  # the root itself went away (an unmount): not a deletion of its files
+            self.pending.pop(a.path, None)
+            for rec in self.index.remove(a.path):
+                self._deleted(rec, a.root)
+            return
+        if a.action == "move":
+            self._on_move(a)
+            return
+        if a.action == "catchup":
+            self._pend(a.path, a.root, "catchup", 0.0)
+        elif a.action == "create":
+            self._pend(a.path, a.root, "create", settle)
+        elif a.closed:
+            self._pend(a.path, a.root, "write", settle)
+        else:  # still being written: wait for the close, or max_delay for writers that never close
+            self._pend(a.path, a.root, "write", self.cfg.files.max_delay)
+
+    def _on_move(self, a: FileActivity) -> None:
+        src, dest = a.old_path or "", a.path
+        inside = self.files.root_of(dest) if self.files is not None else a.root
+        old = {r.path: r for r in self.index.remove(src)} if src else {}
+        self.pending.pop(src, None)
+        if inside is None:
+            for rec in old.values():
+                self._deleted(rec, a.root, moved_out=True)
+            return
+        if os.path.isdir(dest):
+            for rec in old.values():
+                new = dest + rec.path[len(src):]
+                self._pend(new, inside, "move", 0.0, old_path=rec.path, old_record=rec)
+            self._walk(inside, subdir=dest)
+            return
+        if not self.filter.wanted(dest):
+            for rec in old.values():
+                self._deleted(rec, a.root, moved_out=True)
+            return
+        self._pend(dest, inside, "move", self.cfg.files.settle, old_path=src, old_record=old.get(src))
+
+    def _deleted(self, rec: FileRecord, root: str, moved_out: bool = False) -> None:
+        self.event(
+            "file.delete",
+            self.channel_of(root),
+            _SEV_RISK[rec.severity] + 1,
+            file=wire.FileInfo(path=rec.path[:4096], size=rec.size, content_hash=rec.hash),
+            device=self.removable.get(root),
+            attributes={"previous_detectors": list(rec.detectors), "previous_severity": rec.severity, "moved_out_of_watch": moved_out},
+        )
+
+    def _schedule_due(self) -> None:
+        now = time.monotonic()
+        limit = self.cfg.budget.workers * 4
+        while self._heap and len(self.inflight) < limit:
+            deadline, path = self._heap[0]
+            if deadline > now:
+                break
+            heapq.heappop(self._heap)
+            p = self.pending.get(path)
+            if p is None or p.deadline != deadline or path in self.inflight:
+                if p is not None and path in self.inflight and p.deadline == deadline:
+                    heapq.heappush(self._heap, (now + 0.05, path))  # rescan once the running scan is done
+                    p.deadline = now + 0.05
+                continue
+            del self.pending[path]
+            self.inflight.add(path)
+            self._pool.submit(self._scan_job, path, p)
+        behind = len(self.pending) + len(self.inflight)
+        self._set_degraded("scanner", f"scanner behind: {behind} files waiting" if behind > self.cfg.budget.behind_threshold else None)
+
+    def _scan_job(self, path: str, pend: _Pending) -> None:
+        try:
+            outcome = self.scanner.scan_file(path)
+        except Exception as e:  # a scanner bug must not lose the result slot
+            log.exception("scan failed")
+            outcome = ScanOutcome(path, 0, 0, None, error=f"internal error: {type(e).__name__}")
+        self._results.put((path, pend, outcome))
+
+    def _writer(self, path: str) -> wire.Process | None:
+        w = self._writers.get(path)
+        if w is None or time.time() - w.time > 60:
+            return None
+        return wire.Process(pid=w.pid, name=w.process, exe=w.exe, user=w.user)
+
+    def _on_scanned(self, path: str, pend: _Pending, out: ScanOutcome) -> None:
+        if out.skipped:
+            if pend.action == "move" and pend.old_record is not None and out.skipped.startswith("cannot open"):
+                self._deleted(pend.old_record, pend.root)  # moved and already gone
+            return
+        self.status.scanned += 1
+        self.status.cache_hits += out.cached
+        prev = self.index.get(path)
+        rec = FileRecord(path, out.size, out.mtime_ns, out.content_hash, out.detectors, out.severity)
+        self.index.put_many(pend.root, [rec])
+        if out.error:
+            log.info("content not fully scanned", extra={"ctx": {"path": path, "error": out.error}})
+        old = pend.old_record
+        if pend.action == "move":
+            if not out.findings and (old is None or not old.sensitive):
+                return
+            kind = "file.move"
+        else:
+            if not out.findings or (prev is not None and prev.hash == out.content_hash):
+                return  # no findings, or the same content as before: nothing new to tell
+            kind = "file.create" if pend.action == "create" or (prev is None and pend.action != "catchup") else "file.write"
+        attrs: dict[str, Any] = {"latency_s": round(time.time() - pend.queued_at, 3), "cached": out.cached}
+        if pend.action == "catchup":
+            attrs["catch_up"] = True
+        if old is not None:
+            attrs["previous_detectors"] = list(old.detectors)
+            old_ext, new_ext = os.path.splitext(old.path)[1].lower(), os.path.splitext(path)[1].lower()
+            if old_ext != new_ext:
+                attrs["extension_changed"] = [old_ext, new_ext]
+        if out.error:
+            attrs["scan_error"] = out.error[:200]
+        writer = self._writer(path)
+        if writer is not None and out.findings and writer.pid:
+            w = self._writers[path]
+            self._sensitive_reads[writer.pid] = (time.time(), path, out.detectors, w)
+        risk = _SEV_RISK[out.severity] or _SEV_RISK[old.severity if old else None]
+        channel = self.channel_of(pend.root)
+        self.event(
+            kind,
+            channel,
+            risk + (2 if channel == "removable" else 0),
+            process=writer,
+            file=wire.FileInfo(
+                path=path[:4096], size=out.size, content_hash=out.content_hash, media_type=out.media_type,
+                disguised=out.disguised, old_path=(pend.old_path or None) and pend.old_path[:4096],  # type: ignore[index]
+            ),
+            device=self.removable.get(pend.root),
+            findings=[wire.WireFinding(**{**f, "location": wire.WireLocation(**f["location"])}) for f in out.findings[:10000]],
+            attributes=attrs,
+        )
+
+    def _on_access(self, a: FileAccess) -> None:
+        if a.write:
+            self._writers[a.path] = a
+            self._writers.move_to_end(a.path)
+            if len(self._writers) > 20_000:
+                self._writers.popitem(last=False)
+        rec = self.index.sensitive.get(a.path)
+        if rec is not None:
+            self._sensitive_reads[a.pid] = (a.time, a.path, rec.detectors, a)
+
+    # -- overflow, catch-up, rescans ---------------------------------------
+    def _on_overflow(self, o: RootOverflow) -> None:
+        self.event("agent.overflow", "agent", 6, attributes={"root": o.root, "source": o.source, "action": "rescan"})
+        self._walk(o.root)
+
+    def catch_up(self, root: str, *, initial_scan: bool = True) -> None:
+        self._walk(root, initial_scan=initial_scan, report_gap=True)
+
+    def _walk(self, root: str, subdir: str | None = None, initial_scan: bool = True, report_gap: bool = False) -> None:
+        key = subdir or root
+        running = self._walks.get(key)
+        if running is not None and running.is_alive():
+            return
+        t = threading.Thread(target=self._walker, args=(root, subdir, initial_scan, report_gap), name="walk", daemon=True)
+        self._walks[key] = t
+        self._last_rescan[root] = time.monotonic()
+        t.start()
+
+    def _walker(self, root: str, subdir: str | None, initial_scan: bool, report_gap: bool) -> None:
+        """Compare the tree with the index; changed files go through the queue like live events."""
+        try:
+            known = self.index.root_state(root)
+            first_time = not self.index.root_indexed(root)
+            seen: set[str] = set()
+            baseline: list[FileRecord] = []
+            changed = 0
+            stack = [subdir or root]
+            while stack:
+                d = stack.pop()
+                try:
+                    it = os.scandir(d)
+                except OSError:
+                    continue
+                with it:
+                    for entry in it:
+                        try:
+                            if entry.is_dir(follow_symlinks=False):
+                                if not self.filter.dir_excluded(entry.path):
+                                    stack.append(entry.path)
+                                continue
+                            if not entry.is_file(follow_symlinks=False) or not self.filter.wanted(entry.path):
+                                continue
+                            st = entry.stat(follow_symlinks=False)
+                        except OSError:
+                            continue
+                        seen.add(entry.path)
+                        if known.get(entry.path) == (st.st_size, st.st_mtime_ns):
+                            continue
+                        if first_time and not initial_scan:
+                            baseline.append(FileRecord(entry.path, st.st_size, st.st_mtime_ns, None, (), None))
+                            if len(baseline) >= 2000:
+                                self.index.put_many(root, baseline)
+                                baseline = []
+                            continue
+                        changed += 1
+                        self.inbox.put(FileActivity("catchup", entry.path, root, time=time.time()))
+            if baseline:
+                self.index.put_many(root, baseline)
+            deleted = 0
+            if subdir is None:
+                for path in known.keys() - seen:
+                    deleted += 1
+                    self.inbox.put(FileActivity("delete", path, root, time=time.time()))
+                self.index.mark_root_indexed(root)
+            if report_gap and (changed or deleted) and not first_time:
+                self.inbox.put(MonitorState("catch-up", "ok", f"{root}: {changed} changed, {deleted} deleted while down"))
+            log.info("walk done", extra={"ctx": {"root": root, "files": len(seen), "changed": changed, "deleted": deleted}})
+        except Exception:
+            log.exception("walk failed")
+
+    # -- devices ---------------------------------------------------------------
+    def _on_device(self, d: DeviceChange) -> None:
+        if not d.removable:
+            return
+        if d.action == "unmount":
+            dev = self.removable.pop(d.mountpoint, None)
+            if dev is None:
+                return
+            if self.files is not None:
+                self.files.remove_root(d.mountpoint)
+            if self.fanotify is not None:
+                self.fanotify.remove_root(d.mountpoint)
+            self.index.remove_root(d.mountpoint)
+            for p in [p for p in self.pending if p.startswith(d.mountpoint.rstrip("/") + "/")]:
+                del self.pending[p]
+            self.event("device.unmount", "removable", 3, device=dev)
+            return
+        ident = dict(d.identity)
+        decision = self.device_policy.decide(ident)
+        first, times = self.index.see_device(device_key(ident), ident)
+        attrs: dict[str, Any] = {
+            "rule": decision.rule, "severity": decision.severity, "first_seen": first, "sightings": times,
+            "source": d.source, "fstype": d.fstype,
+        }
+        if ident.get("declared_removable"):
+            attrs["declared_removable"] = True
+        if decision.revoked:
+            attrs["revoked"] = decision.revoked
+            log.error("revoked device seen", extra={"ctx": {"mountpoint": d.mountpoint, "reason": decision.revoked}})
+        if decision.action == "block":
+            attrs["remounted_readonly"], why = self._remount_ro(d.mountpoint)
+            if why:
+                attrs["remount_error"] = why
+        dev = wire.Device(
+            vendor_id=ident.get("vendor_id"), product_id=ident.get("product_id"), vendor=ident.get("vendor"),
+            model=ident.get("model"), serial=ident.get("serial"), fs_uuid=ident.get("fs_uuid"), label=ident.get("label"),
+            size=ident.get("size"), mountpoint=d.mountpoint[:4096], policy=decision.action,  # type: ignore[arg-type]
+        )
+        self.removable[d.mountpoint] = dev
+        risk = {"low": 2, "high": 6, "critical": 9}[decision.severity]
+        self.event("device.mount", "removable", risk, device=dev, attributes=attrs)
+        if self.files is not None and self.files.add_root(d.mountpoint) and self.fanotify is not None:
+            self.fanotify.add_root(d.mountpoint)
+        # Baseline what is on the medium now, so later writes (the leak) are told apart.
+        self._walk(d.mountpoint, initial_scan=False)
+
+    def _remount_ro(self, mountpoint: str) -> tuple[bool, str | None]:
+        if not self.cfg.devices.remount_readonly:
+            return False, "disabled by devices.remount_readonly"
+        if not self.is_root:
+            return False, "not root: cannot remount read-only"
+        try:
+            r = subprocess.run(["mount", "-o", "remount,ro", mountpoint], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError) as e:
+            return False, str(e)[:200]
+        return r.returncode == 0, (r.stderr.strip()[:200] or None) if r.returncode else None
+
+    # -- network -----------------------------------------------------------------
+    def _internal(self, ip: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in net for net in self._internal)
+
+    def _cool(self, key: tuple, now: float) -> bool:
+        """True when an alert for ``key`` may fire (not fired within the cooldown)."""
+        if self._cooldown.get(key, 0.0) > now - self.cfg.network.alert_cooldown:
+            return False
+        if len(self._cooldown) > 50_000:
+            self._cooldown.clear()
+        self._cooldown[key] = now
+        return True
+
+    def _on_net(self, c: NetConnection) -> None:
+        if self._internal(c.ip):
+            return
+        host = self._names.get(c.ip)
+        category = self.destinations.categorize(host)
+        proc = wire.Process(pid=c.pid, name=c.process, exe=c.exe, user=c.user) if c.pid or c.process else None
+        dest = wire.Destination(host=host, ip=c.ip, port=c.port, category=category.name if category else None, bytes_sent=c.bytes_sent)
+        who = c.process or str(c.pid)
+        if category is not None and category.forbidden and self._cool(("cat", who, host), c.time):
+            self.event("net.forbidden_destination", "network", 6, process=proc, destination=dest,
+                       attributes={"category": category.name, "rule": "destinations.forbidden", "name_source": "dns/sni"})
+        read = self._sensitive_reads.get(c.pid) if c.pid else None
+        window = self.cfg.network.read_send_window
+        if read is not None and c.bytes_sent > 0 and c.time - read[0] <= window and self._cool(("read", c.pid, c.ip), c.time):
+            t, path, detectors, _acc = read
+            self.event("net.transfer", "network", 8, process=proc, destination=dest, file=wire.FileInfo(path=path[:4096]),
+                       attributes={"rule": "sensitive_read_then_send", "read_at": t, "seconds_after_read": round(c.time - t, 1),
+                                   "detectors": list(detectors), "window_s": window})
+        if c.bytes_sent > 0:
+            for key in (f"proc:{who}", f"dest:{host or c.ip}"):
+                mean, n = self._baseline.get(key, (0.0, 0))
+                if n >= 5 and c.bytes_sent >= self.cfg.network.volume_min_bytes and c.bytes_sent > self.cfg.network.volume_factor * max(mean, 1.0):
+                    if self._cool(("vol", key), c.time):
+                        self.event("net.anomaly", "network", 6, process=proc, destination=dest,
+                                   attributes={"rule": "volume_above_baseline", "baseline_key": key, "baseline_bytes": round(mean),
+                                               "bytes": c.bytes_sent, "factor": round(c.bytes_sent / max(mean, 1.0), 1)})
+                alpha = 0.2 if n >= 5 else 1.0 / (n + 1)
+                self._baseline[key] = (mean + alpha * (c.bytes_sent - mean), n + 1)
+
+    # -- self-supervision ------------------------------------------------------
+    def _on_monitor_state(self, m: MonitorState) -> None:
+        if m.monitor == "catch-up":
+            self.event("agent.gap", "agent", 4, attributes={"detail": m.reason})
+            return
+        self.status.monitors[m.monitor] = m.state
+        self._set_degraded(m.monitor, m.reason if m.state != "ok" else None)
+
+    def _on_tick(self, now: float) -> None:
+        ratio = self.spool.fill_ratio()
+        if "spool" not in self.status.degraded or "near full" in self.status.degraded.get("spool", ""):
+            self._set_degraded("spool", f"spool near full ({ratio:.0%})" if ratio >= self.cfg.spool.near_full else None)
+        drops = self.spool.drops()
+        if drops > self._reported_drops:
+            self.event("agent.spool_drop", "agent", 7, attributes={"dropped": drops - self._reported_drops, "drops_total": drops,
+                                                                   "policy": "lowest risk first"})
+            self._reported_drops = drops
+        if self.files is not None:
+            for root in list(self.files.unwatched):
+                if time.monotonic() - self._last_rescan.get(root, 0.0) >= self.cfg.files.rescan_interval:
+                    self._walk(root)
+        if now - self._last_heartbeat >= self.cfg.heartbeat_interval:
+            self._last_heartbeat = now
+            self.event("agent.heartbeat", "agent", 0, attributes=self.heartbeat())
+
+    def heartbeat(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "config_hash": self.cfg.config_hash,
+            "binary_hash": self.binary_hash,
+            "monitors": dict(self.status.monitors),
+            "spool_depth": self.spool.depth,
+            "drops": self.spool.drops(),
+            "degraded": sorted(self.status.degraded.values()),
+            "pending_scans": len(self.pending) + len(self.inflight),
+            "scanned": self.status.scanned,
+            "cache_hits": self.status.cache_hits,
+            "skipped_budget": self.scanner.skipped_budget,
+            "holdover": len(self._holdover),
+            "removable_mounted": sorted(self.removable),
+        }

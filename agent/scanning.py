@@ -1,0 +1,140 @@
+"""Content scanning for the agent: budget, content-hash cache, redacted findings.
+
+Wraps :class:`detectors.scan.Scanner` (docs/team/contracts.md). The file is
+read once, hashed with the organisation key (HMAC-SHA256, so the hash is the
+same on every endpoint and reveals nothing without the key), looked up in the
+cache, and only then scanned. What comes out is already in wire form: masked
+values and keyed hashes, never a raw value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.index import Index
+
+log = logging.getLogger("agent.scan")
+
+_SEVERITIES = ("low", "medium", "high", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutcome:
+    path: str
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    media_type: str | None = None
+    disguised: bool = False
+    error: str | None = None
+    skipped: str | None = None  # why no scan happened (budget, vanished, not a file)
+    cached: bool = False
+
+    @property
+    def detectors(self) -> tuple[str, ...]:
+        return tuple(sorted({f["detector"] for f in self.findings}))
+
+    @property
+    def severity(self) -> str | None:
+        if not self.findings:
+            return None
+        return max((f["severity"] for f in self.findings), key=_SEVERITIES.index)
+
+
+def finding_to_wire(f: Any, path: str) -> dict[str, Any]:
+    """A detectors Finding as a dict matching leakwarden.wire.WireFinding."""
+    d = f.to_dict()
+    loc = dict(d.get("location") or {})
+    loc["path"] = path + loc["path"][len(d["path"]):] if str(loc.get("path", "")).startswith(d["path"]) else path
+    loc["path"] = loc["path"][:4096]
+    out: dict[str, Any] = {
+        "detector": d["detector"],
+        "severity": d["severity"],
+        "confidence": float(d["confidence"]),
+        "location": loc,
+        "masked": str(d["masked"])[:512],
+        "hash": d["hash"],
+    }
+    attrs = d.get("attributes")
+    if attrs:
+        out["attributes"] = {str(k): v for k, v in attrs.items() if isinstance(v, (str, int, float, bool)) or v is None}
+    return out
+
+
+def relocate(findings: list[dict[str, Any]], old: str, new: str) -> list[dict[str, Any]]:
+    """Cached findings of the same content found at another path: rewrite the location path."""
+    out = []
+    for f in findings:
+        loc = dict(f["location"])
+        p = loc.get("path", old)
+        loc["path"] = (new + p[len(old):]) if p.startswith(old) else new
+        out.append({**f, "location": loc})
+    return out
+
+
+class ContentScanner:
+    def __init__(self, *, policy: str | None, hash_key: bytes, index: Index, max_file_size: int, enabled: bool = True) -> None:
+        self.hash_key = hash_key
+        self.index = index
+        self.max_file_size = max_file_size
+        self.enabled = enabled
+        self.skipped_budget = 0
+        self._scanner: Any = None
+        if enabled:
+            from detectors.policy import load_policy  # imported here: `leakwarden agent --help` stays light
+            from detectors.scan import Scanner
+
+            self._scanner = Scanner(policy=load_policy(policy), hash_key=hash_key)
+
+    def content_hash(self, data: bytes) -> str:
+        return hmac.new(self.hash_key, data, hashlib.sha256).hexdigest()
+
+    def scan_file(self, path: str) -> ScanOutcome:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            return ScanOutcome(path, 0, 0, None, skipped=f"cannot open: {e.strerror}")
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                return ScanOutcome(path, st.st_size, st.st_mtime_ns, None, skipped="not a regular file")
+            if st.st_size > self.max_file_size:
+                self.skipped_budget += 1
+                log.warning(
+                    "scan skipped for budget: file larger than budget.max_file_size",
+                    extra={"ctx": {"path": path, "size": st.st_size, "max_file_size": self.max_file_size}},
+                )
+                return ScanOutcome(path, st.st_size, st.st_mtime_ns, None, skipped="budget: max_file_size")
+            chunks = []
+            while True:
+                b = os.read(fd, 1 << 20)
+                if not b:
+                    break
+                chunks.append(b)
+            data = b"".join(chunks)
+        except OSError as e:
+            return ScanOutcome(path, 0, 0, None, skipped=f"cannot read: {e.strerror}")
+        finally:
+            os.close(fd)
+        digest = self.content_hash(data)
+        if not self.enabled:
+            return ScanOutcome(path, len(data), st.st_mtime_ns, digest)
+        hit = self.index.cached(digest)
+        if hit is not None:
+            findings = relocate(hit["findings"], hit["path"], path)
+            return ScanOutcome(
+                path, len(data), st.st_mtime_ns, digest, findings, hit.get("media_type"), hit.get("disguised", False), cached=True
+            )
+        result = self._scanner.scan_bytes(data, name=path)
+        findings = [finding_to_wire(f, path) for f in result.findings]
+        self.index.cache(digest, {"path": path, "findings": findings, "media_type": result.media_type, "disguised": bool(result.disguised)})
+        return ScanOutcome(
+            path, len(data), st.st_mtime_ns, digest, findings, result.media_type, bool(result.disguised), result.error
+        )

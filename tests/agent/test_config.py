@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent.config import load_config
+from agent.destinations import Destinations
+from agent.devicepolicy import DevicePolicy
+from leakwarden.cli import main as leakwarden_main
+from leakwarden.errors import ConfigError
+from tests.agent.conftest import REPO, write_config
+
+
+def test_shipped_configs_are_valid() -> None:
+    cfg = load_config(REPO / "configs" / "agent.yaml")
+    assert cfg.files.roots and cfg.devices.policy and cfg.network.destinations
+    dest = Destinations.load(cfg.network.destinations)
+    assert dest.categorize("api.openai.com").name == "ai_services"
+    assert dest.categorize("pan.baidu.com").forbidden
+    assert dest.categorize("example.org") is None
+    assert DevicePolicy.load(cfg.devices.policy).decide({"serial": "EXAMPLE-LOST-0001"}).severity == "critical"
+
+
+@pytest.mark.parametrize(
+    "text, key, problem",
+    [
+        ("state_dir: /x\nfiles: {rots: [/tmp]}\n", "files.rots", "unknown key"),
+        ("state_dir: /x\nbudget: {workers: 0}\n", "budget.workers", "between 1 and 64"),
+        ("state_dir: /x\nbudget: {max_file_size: big}\n", "budget.max_file_size", "non-negative integer"),
+        ("state_dir: /x\ncollector: {url: ftp://h}\n", "collector.url", "http://"),
+        ("state_dir: /x\nnetwork: {internal_networks: [not-a-net]}\n", "network.internal_networks[0]", "not a network"),
+        ("files: {}\n", "state_dir", "is required"),
+        ("state_dir: /x\nfiles: {roots: /tmp}\n", "files.roots", "list of non-empty strings"),
+        ("state_dir: [1\n", "", "not valid YAML"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert e.value.source == str(path)
+    assert e.value.key == key
+    assert problem in e.value.problem
+
+
+def test_bad_policy_files_name_their_key(tmp_path: Path) -> None:
+    d = tmp_path / "devices.yaml"
+    d.write_text("rules:\n  - id: '0781'\n    action: block\n")
+    with pytest.raises(ConfigError, match=r"devices.yaml: rules\[0\].id: must be vendor:product"):
+        DevicePolicy.load(str(d))
+    d.write_text("rules:\n  - serial: X\n    action: explode\n")
+    with pytest.raises(ConfigError, match=r"rules\[0\].action"):
+        DevicePolicy.load(str(d))
+    n = tmp_path / "dest.yaml"
+    n.write_text("categories:\n  ai:\n    forbidden: yes-please\n    domains: [a.com]\n")
+    with pytest.raises(ConfigError, match="categories.ai.forbidden"):
+        Destinations.load(str(n))
+    n.write_text("categories:\n  ai:\n    domains: ['not a domain']\n")
+    with pytest.raises(ConfigError, match=r"categories.ai.domains\[0\]"):
+        Destinations.load(str(n))
+
+
+def test_cli_check_reports_config_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path)
+    assert leakwarden_main(["agent", "--config", cfg.source, "--check"]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("state_dir: /x\nspool: {near_full: 3}\n")
+    assert leakwarden_main(["agent", "--config", str(bad), "--check"]) == 2
+    assert "spool.near_full" in capsys.readouterr().err
+
+
+def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / "sub" / "agent.yaml"
+    path.write_text("state_dir: st\nfiles: {roots: [../data]}\n")
+    cfg = load_config(path)
+    assert cfg.state_dir == str(tmp_path / "sub" / "st")
+    assert cfg.files.roots == (str(tmp_path / "data"),)
