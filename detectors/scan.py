@@ -156,7 +156,14 @@ class Scanner:
         return self.findings_for(Segment(text=text, path=name))
 
     def findings_for(self, segment: Segment, base: int = 0) -> list[Finding]:
-        return [self._finding(m, segment, base) for m in self.engine.scan(segment)]
+        out = []
+        pos, line = 0, segment.line_base
+        for m in self.engine.scan(segment):  # sorted by start: count lines incrementally
+            if m.start >= pos:
+                line += segment.text.count("\n", pos, m.start)
+                pos = m.start
+            out.append(self._finding(m, segment, base, line))
+        return out
 
     # -- internals ----------------------------------------------------------
     def _consume(self, extraction: Extraction, result: ScanResult) -> None:
@@ -195,8 +202,7 @@ class Scanner:
         else:
             result.warnings.append(f"{notice.path}: {notice.reason}")
 
-    def _finding(self, m: Match, segment: Segment, base: int) -> Finding:
-        line = segment.line_base + segment.text.count("\n", 0, m.start)
+    def _finding(self, m: Match, segment: Segment, base: int, line: int) -> Finding:
         cell = segment.anchor_at(m.start)
         location = Location(
             path=segment.path, start=base + m.start, end=base + m.end, line=line,
