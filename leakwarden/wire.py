@@ -16,6 +16,7 @@ SCHEMA_VERSION = 1
 
 Text = Annotated[str, msgspec.Meta(max_length=4096)]
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{16,128}$")]
 
 EventKind = Literal[
@@ -87,9 +88,10 @@ class Destination(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True
 
 
 class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
-    id: Annotated[str, msgspec.Meta(pattern="^[0-9a-f-]{32,36}$")]
+    # a UUID in canonical lower-case form (str(uuid.uuid4())): the idempotency key of ingest
+    id: Annotated[str, msgspec.Meta(pattern=UUID_PATTERN)]
     seq: Annotated[int, msgspec.Meta(ge=0)]
-    time: float  # seconds since the epoch, agent clock
+    time: Annotated[float, msgspec.Meta(ge=0, le=1e11)]  # seconds since the epoch, agent clock
     kind: EventKind
     channel: Channel = "local"
     host: ShortText
@@ -112,6 +114,22 @@ class BatchAck(msgspec.Struct, kw_only=True):
     accepted: int
     duplicates: int
     acked: list[str]  # event ids the agent may delete from its spool
+
+
+class EnrollRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """``POST /api/v1/agents/enroll``: exactly one of ``enroll_secret`` / ``enroll_token``."""
+
+    enroll_secret: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    enroll_token: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    hostname: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+    version: ShortText = ""
+    os: ShortText = ""
+
+
+class EnrollResponse(msgspec.Struct, kw_only=True):
+    agent_id: str
+    token: str  # shown once; the collector keeps only its hash
+    heartbeat_interval: float
 
 
 def encode(obj: Any) -> bytes:

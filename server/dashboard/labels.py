@@ -52,10 +52,11 @@ FAMILIES = {
     "custom": N_("Custom"),
     "container": N_("Containers"),
 }
+#: verdicts of server.api.review.verdict_for
 VERDICTS = {
-    "block": N_("Do not publish"),
-    "review": N_("Needs review"),
-    "pass": N_("No sensitive content found"),
+    "blocked": N_("Do not publish"),
+    "needs_review": N_("Needs review"),
+    "publishable": N_("No sensitive content found"),
 }
 RANGES = {
     "24h": N_("Last 24 hours"),

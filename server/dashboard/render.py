@@ -77,11 +77,11 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
 
 #: error kinds -> message id (translated at render time)
 ERRORS = {
-    "csrf": "The form expired or did not come from this site. Reload the page and try again.",
-    "forbidden": "Your role does not allow this change.",
-    "not_found": "Not found.",
-    "bad_request": "The request was not valid.",
-    "too_large": "The file is larger than the review limit.",
+    "csrf": labels.N_("The form expired or did not come from this site. Reload the page and try again."),
+    "forbidden": labels.N_("Your role does not allow this change."),
+    "not_found": labels.N_("Not found."),
+    "bad_request": labels.N_("The request was not valid."),
+    "too_large": labels.N_("The file is larger than the review limit."),
 }
 
 

@@ -1,4 +1,4 @@
-"""Browser-facing security of the dashboard: headers, CSRF, cookies, login throttling.
+"""Browser-facing security of the dashboard: headers, CSRF, cookies.
 
 CSRF tokens are *session-bound* and stateless: the token is an HMAC keyed by the
 secret in the HttpOnly session cookie (or, before login, by a random pre-session
@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -116,44 +114,3 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     if new_pre and not response.prepared:
         set_cookie(request, response, PRE_COOKIE, new_pre)
     return response
-
-
-class LoginThrottle:
-    """Sliding-window limit on failed logins, per (client, user name) and per client.
-
-    In memory and per process: enough to make online guessing slow; the account
-    store's password hashing (argon2) makes each guess expensive anyway.
-    """
-
-    def __init__(self, per_user: int = 5, per_client: int = 20, window: float = 300.0) -> None:
-        self.per_user = per_user
-        self.per_client = per_client
-        self.window = window
-        self._fails: dict[str, deque[float]] = {}
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._fails.setdefault(key, deque())
-        while q and q[0] <= now - self.window:
-            q.popleft()
-        return q
-
-    def retry_after(self, client: str, username: str, now: float | None = None) -> float:
-        """Seconds to wait before another attempt is allowed (0 = allowed now)."""
-        now = time.monotonic() if now is None else now
-        waits = []
-        for key, limit in ((f"u:{client}:{username.lower()}", self.per_user), (f"c:{client}", self.per_client)):
-            q = self._recent(key, now)
-            if len(q) >= limit:
-                waits.append(q[0] + self.window - now)
-        return max(waits, default=0.0)
-
-    def failed(self, client: str, username: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        for key in (f"u:{client}:{username.lower()}", f"c:{client}"):
-            self._recent(key, now).append(now)
-        if len(self._fails) > 10_000:  # bound memory under a spray of names
-            for key in [k for k, q in self._fails.items() if not q]:
-                del self._fails[key]
-
-    def succeeded(self, client: str, username: str) -> None:
-        self._fails.pop(f"u:{client}:{username.lower()}", None)

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from server.auth import ROLE_RANK
 from server.dashboard.overview import OverviewCache
-from server.dashboard.security import LoginThrottle
 
 
 
@@ -36,7 +35,6 @@ class Viewer:
 class DashboardState:
     env: jinja2.Environment
     tz: dt.tzinfo = dt.timezone.utc
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
     overview: OverviewCache = field(default_factory=OverviewCache)
     page_size: int = 50
     #: how many alerts the overview aggregates read at most (see docs/dashboard.md)

@@ -57,6 +57,7 @@ class AlertView:
     risk_score: int
     detectors: tuple[str, ...]
     status: str = "new"
+    title: str | None = None  # the collector's own one-line summary
     kind: str | None = None
     channel: str | None = None
     user: str | None = None
@@ -128,7 +129,7 @@ class AlertView:
         """Read the collector's alert (dataclass, object or mapping)."""
         get = _getter(alert)
         file = _mapping(get("file"))
-        findings = tuple(_finding(f) for f in (get("findings") or ()))
+        findings = tuple(_finding(f) for f in (get("findings") or get("evidence") or ()))
         detectors = get("detectors") or [f.detector for f in findings]
         explanation = get("explanation") or ()
         if isinstance(explanation, str):
@@ -142,6 +143,7 @@ class AlertView:
             risk_score=int(get("risk_score") or get("score") or 0),
             detectors=tuple(str(d) for d in dict.fromkeys(detectors)),
             status=str(get("status") or "new"),
+            title=_opt_str(get("title")),
             kind=_opt_str(get("kind")),
             channel=_opt_str(get("channel")),
             user=_opt_str(get("user")),

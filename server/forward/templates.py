@@ -40,7 +40,7 @@ Time: {{ time|datetime }}
 Findings:{% for f in findings %}
 - {{ f.detector }} ({{ f.severity }}, {{ (f.confidence * 100)|round|int }}%): {{ f.masked }}{% else %} {{ detectors|join(', ') }}{% endfor %}{% if explanation %}
 Why:{% for e in explanation %}
-- {{ e.factor|default(e.get('reason', '')) }}{% if e.points is defined %} (+{{ e.points }}){% endif %}{% endfor %}{% endif %}{% if url %}
+- {{ e.factor }}{% if e.detail %}: {{ e.detail }}{% endif %}{% if e.points is defined %} (+{{ e.points }}){% endif %}{% endfor %}{% endif %}{% if url %}
 {{ url }}{% endif %}"""
 
 
@@ -71,6 +71,7 @@ def context(alert: AlertView) -> dict[str, Any]:
     """The names a template sees: plain values only, never the store objects."""
     return {
         "id": alert.id,
+        "title": alert.title,
         "level": alert.level,
         "risk_score": alert.risk_score,
         "status": alert.status,

@@ -11,16 +11,10 @@ from server.dashboard import i18n
 from server.dashboard.render import render, translator
 from server.dashboard.security import PRE_COOKIE, SESSION_COOKIE, set_cookie
 from server.dashboard.session import current, redirect, safe_next
-from server.dashboard.state import DASHBOARD
-from server.keys import CONFIG, STORE
+from server.keys import CONFIG, LOGIN_LIMITER, STORE
 
 routes = web.RouteTableDef()
 MAX_FIELD = 256
-
-
-def _client(request: web.Request) -> str:
-    # the direct peer: X-Forwarded-For is client-controlled unless a trusted proxy sets it
-    return request.remote or "?"
 
 
 @routes.get("/login", name="dash.login")
@@ -42,24 +36,22 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", ""))[:MAX_FIELD].strip()
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
-    throttle = request.app[DASHBOARD].throttle
-    client = _client(request)
-    wait = throttle.retry_after(client, username)
+    # the API's limiter and keys: one budget per name and per address, whichever door is used
+    limiter = request.app[LOGIN_LIMITER]
+    wait = max(limiter.take(f"user:{username}"), limiter.take(f"addr:{request.remote}"))
     if wait > 0:
         response = render(request, "login.html", {
             "next": target, "notice": None, "username": username,
             "error": t.gettext("Too many failed sign-ins. Try again in %(time)s.", time=t.duration(math.ceil(wait))),
         }, status=429)
-        response.headers["Retry-After"] = str(math.ceil(wait))
+        response.headers["Retry-After"] = limiter.retry_after(wait)
         return response
     user = await auth.authenticate(request.app[STORE], username, password) if username and password else None
     if user is None:
-        throttle.failed(client, username)
         return render(request, "login.html", {
             "next": target, "notice": None, "username": username,
             "error": t.gettext("Wrong user name or password."),
         }, status=401)
-    throttle.succeeded(client, username)
     ttl = request.app[CONFIG].session_ttl
     token = await auth.create_session(request.app[STORE], user, ttl=ttl)
     response = redirect(target)

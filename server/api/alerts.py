@@ -1,0 +1,132 @@
+"""Alerts for responders: list (filters, keyset pages), one with evidence, status changes, audit."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+import msgspec
+from aiohttp import web
+
+from server.api.access import actor, person
+from server.api.responses import ApiError, decode, float_param, int_param, json_response, path_int, read_body
+from server.keys import CONFIG, STORE
+from server.store.interface import ALERT_STATUSES, LEVELS, Alert, AlertFilter, AuditEntry
+
+routes = web.RouteTableDef()
+MAX_PAGE = 500
+
+
+def alert_json(a: Alert, *, evidence: bool = False) -> dict[str, Any]:
+    d: dict[str, Any] = {
+        "id": a.id, "created_at": a.created_at, "updated_at": a.updated_at, "time": a.time, "kind": a.kind,
+        "title": a.title, "agent_id": a.agent_id, "event_id": a.event_id, "host": a.host, "user": a.user,
+        "channel": a.channel, "path": a.path, "device": a.device, "destination": a.destination,
+        "content_hash": a.content_hash, "detectors": a.detectors, "score": a.score, "level": a.level,
+        "explanation": a.explanation, "status": a.status, "assignee": a.assignee, "note": a.note,
+        "sla_deadline": a.sla_deadline, "escalation_level": a.escalation_level,
+        "acknowledged_at": a.acknowledged_at, "incident_id": a.incident_id,
+    }
+    if evidence:
+        d["evidence"] = a.evidence
+    return d
+
+
+def audit_json(e: AuditEntry) -> dict[str, Any]:
+    return {"id": e.id, "time": e.time, "actor": e.actor, "action": e.action, "target_type": e.target_type,
+            "target_id": e.target_id, "detail": e.detail}
+
+
+def _choices(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str] | None:
+    raw = request.query.getall(name, [])
+    values = [v for item in raw for v in item.split(",") if v]
+    for v in values:
+        if v not in allowed:
+            raise ApiError(400, "invalid_parameter", f"{name} must be among {', '.join(allowed)}", field=name)
+    return values or None
+
+
+def _text(request: web.Request, name: str, limit: int = 256) -> str | None:
+    value = request.query.get(name)
+    if value is not None and len(value) > limit:
+        raise ApiError(400, "invalid_parameter", f"{name} longer than {limit}", field=name)
+    return value or None
+
+
+def alert_filter(request: web.Request) -> AlertFilter:
+    return AlertFilter(
+        level=_choices(request, "level", LEVELS), status=_choices(request, "status", ALERT_STATUSES),
+        host=_text(request, "host"), user=_text(request, "user"), detector=_text(request, "detector", 128),
+        kind=_text(request, "kind", 64), incident_id=int_param(request, "incident_id", minimum=1),
+        since=float_param(request, "since"), until=float_param(request, "until"), q=_text(request, "q"),
+        before_id=int_param(request, "before", minimum=1), limit=int_param(request, "limit", 50, minimum=1,
+                                                                            maximum=MAX_PAGE) or 50)
+
+
+@routes.get("/api/v1/alerts")
+@person("viewer")
+async def list_alerts(request: web.Request) -> web.Response:
+    page = await request.app[STORE].list_alerts(alert_filter(request))
+    return json_response({"items": [alert_json(a) for a in page.items], "next_before": page.next_cursor})
+
+
+@routes.get("/api/v1/alerts/{id}")
+@person("viewer")
+async def get_alert(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    alert_id = path_int(request)
+    alert = await store.get_alert(alert_id)
+    if alert is None:
+        raise ApiError(404, "not_found", "no such alert")
+    audit = await store.list_audit(target_type="alert", target_id=str(alert_id))
+    return json_response({**alert_json(alert, evidence=True), "audit": [audit_json(e) for e in audit]})
+
+
+class AlertChange(msgspec.Struct, forbid_unknown_fields=True):
+    status: Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"] | None = None
+    assignee: Annotated[str, msgspec.Meta(max_length=128)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+
+
+@routes.patch("/api/v1/alerts/{id}")
+@routes.post("/api/v1/alerts/{id}/status")
+@person("analyst")
+async def change_alert(request: web.Request) -> web.Response:
+    cfg, store = request.app[CONFIG], request.app[STORE]
+    alert_id = path_int(request)
+    body = decode(await read_body(request, 64 * 1024, cfg.body_timeout), AlertChange)
+    if body.status is None and body.assignee is None and body.note is None:
+        raise ApiError(422, "invalid_field", "nothing to change: give status, assignee or note", field="$.status")
+    if body.status == "resolved" and not (body.note or "").strip():
+        raise ApiError(422, "invalid_field", "resolving an alert needs a note", field="$.note")
+    now = time.time()
+    async with store.transaction() as tx:
+        alert = await tx.get_alert(alert_id)
+        if alert is None:
+            raise ApiError(404, "not_found", "no such alert")
+        if body.assignee and await tx.get_user_by_name(body.assignee) is None:
+            raise ApiError(422, "invalid_field", "assignee is not a user", field="$.assignee")
+        before = {"status": alert.status, "assignee": alert.assignee}
+        if body.status is not None:
+            alert.status = body.status
+            if body.status != "new" and alert.acknowledged_at is None:
+                alert.acknowledged_at = now
+        if body.assignee is not None:
+            alert.assignee = body.assignee or None
+        if body.note is not None:
+            alert.note = body.note
+        alert.updated_at = now
+        await tx.update_alert(alert)
+        await tx.add_audit(actor(request), "alert.update", "alert", str(alert_id),
+                           {"before": before, "after": {"status": alert.status, "assignee": alert.assignee},
+                            "note": body.note}, now)
+    return json_response(alert_json(alert))
+
+
+@routes.get("/api/v1/audit")
+@person("analyst")
+async def list_audit(request: web.Request) -> web.Response:
+    entries = await request.app[STORE].list_audit(
+        target_type=_text(request, "target_type", 64), target_id=_text(request, "target_id", 128),
+        limit=int_param(request, "limit", 100, minimum=1, maximum=1000) or 100)
+    return json_response({"items": [audit_json(e) for e in entries]})

@@ -1,0 +1,115 @@
+"""Pre-publication review (regulation art. 23): a document in, a verdict and redacted findings out.
+
+Only the verdict and the document's keyed hash are kept (plus who asked and
+when, for the audit); the document and its findings are not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from server.api.access import actor, person
+from server.api.responses import ApiError, json_response, read_body
+from server.keys import CONFIG, SCANNER, STORE
+
+routes = web.RouteTableDef()
+BLOCKING_SEVERITIES = ("high", "critical")
+_lock = asyncio.Lock()
+
+
+def load_collector_hash_key(hash_key_file: Path | None, data_dir: Path) -> bytes:
+    """The organisation key from ``review.hash_key_file``, else one made once in the data directory (0600)."""
+    path = hash_key_file or data_dir / "hash.key"
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        if hash_key_file is not None:
+            raise
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32).encode()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+
+
+class ReviewService:
+    """Holds the scanner (built on first use: the detectors take a moment to compile)."""
+
+    def __init__(self, policy: Path | None, hash_key: bytes) -> None:
+        self.policy, self.hash_key = policy, hash_key
+        self._scanner: Any = None
+
+    def scanner(self) -> Any:
+        if self._scanner is None:
+            from detectors.policy import load_policy
+            from detectors.scan import Scanner
+            self._scanner = Scanner(policy=load_policy(self.policy), hash_key=self.hash_key)
+        return self._scanner
+
+    def review(self, data: bytes, name: str) -> dict[str, Any]:
+        result = self.scanner().scan_bytes(data, name)
+        findings = [f.to_dict() for f in result.findings]
+        for f in findings:
+            f.pop("value", None)  # never, even if a policy asked for values
+        verdict = verdict_for(findings, result.error)
+        return {"verdict": verdict, "document_hash": hmac.new(self.hash_key, data, hashlib.sha256).hexdigest(),
+                "size": len(data), "media_type": result.media_type, "error": result.error,
+                "findings": findings}
+
+
+def verdict_for(findings: list[dict[str, Any]], error: str | None) -> str:
+    """``blocked``: a marking, an encrypted part or a high/critical finding; ``needs_review``: other
+    findings, or a document that could not be read completely; ``publishable``: nothing found."""
+    for f in findings:
+        det = f["detector"]
+        if det.startswith("marking.") or det == "container.encrypted" or f["severity"] in BLOCKING_SEVERITIES:
+            return "blocked"
+    if findings or error:
+        return "needs_review"
+    return "publishable"
+
+
+async def _document(request: web.Request, limit: int, timeout: float) -> tuple[bytes, str]:
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        async with asyncio.timeout(timeout):
+            async for part in reader:
+                if getattr(part, "name", None) != "file":
+                    continue
+                chunks, size = [], 0
+                while chunk := await part.read_chunk(65536):
+                    size += len(chunk)
+                    if size > limit:
+                        raise ApiError(413, "too_large", f"document exceeds {limit} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks), (part.filename or "document")[:255]  # type: ignore[union-attr]
+        raise ApiError(422, "invalid_field", "multipart body needs a part named 'file'", field="file")
+    return await read_body(request, limit, timeout), (request.query.get("name") or "document")[:255]
+
+
+@routes.post("/api/v1/review")
+@person("analyst")
+async def review(request: web.Request) -> web.Response:
+    cfg = request.app[CONFIG]
+    try:
+        data, name = await _document(request, cfg.review_max_bytes, cfg.body_timeout)
+    except TimeoutError as e:
+        raise ApiError(408, "body_timeout", "document not received in time") from e
+    if not data:
+        raise ApiError(422, "invalid_field", "empty document", field="file")
+    service: ReviewService = request.app[SCANNER]  # type: ignore[assignment]
+    async with _lock:  # one scan at a time: it is CPU-bound and ingest must keep its share
+        out = await asyncio.get_running_loop().run_in_executor(None, service.review, data, name)
+    stored = await request.app[STORE].add_review(actor(request), out["document_hash"], out["verdict"],
+                                                 len(out["findings"]), len(data), time.time())
+    return json_response({"id": stored.id, "name": name, **out})

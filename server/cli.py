@@ -1,0 +1,201 @@
+"""``leakwarden server | user | agents``: run the collector and administer it from the shell.
+
+``add_parser(subparsers)`` is called once by ``leakwarden/cli.py`` and adds the
+three subcommands; each parser sets ``func``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import ssl
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from leakwarden.errors import AuthError, ConfigError, LeakWardenError, StoreError
+from server import config as config_mod
+
+log = logging.getLogger("leakwarden.server")
+
+
+def add_parser(subparsers: Any) -> None:
+    p = subparsers.add_parser("server", help="run the collector")
+    p.add_argument("--config", help="collector config (default configs/server.yaml)")
+    p.set_defaults(func=run_server)
+
+    u = subparsers.add_parser("user", help="manage collector accounts")
+    u.add_argument("--config", help="collector config (default configs/server.yaml)")
+    usub = u.add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = usub.add_parser("add", help="create an account")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=("admin", "analyst", "viewer"))
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.set_defaults(func=user_add)
+    lst = usub.add_parser("list", help="list accounts")
+    lst.set_defaults(func=user_list)
+
+    a = subparsers.add_parser("agents", help="manage enrolled agents and enrollment tokens")
+    a.add_argument("--config", help="collector config (default configs/server.yaml)")
+    asub = a.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
+    tok = asub.add_parser("enroll-token", help="create a one-time enrollment token (printed once)")
+    tok.add_argument("--ttl", type=float, default=None, help="seconds until it expires")
+    tok.set_defaults(func=agents_token)
+    al = asub.add_parser("list", help="list agents")
+    al.set_defaults(func=agents_list)
+    tl = asub.add_parser("tokens", help="list enrollment tokens")
+    tl.set_defaults(func=agents_tokens)
+    rv = asub.add_parser("revoke", help="revoke an agent's token")
+    rv.add_argument("agent_id")
+    rv.set_defaults(func=agents_revoke)
+    rt = asub.add_parser("revoke-token", help="revoke an unused enrollment token")
+    rt.add_argument("token_id")
+    rt.set_defaults(func=agents_revoke_token)
+
+
+def _load(args: argparse.Namespace) -> config_mod.ServerConfig:
+    return config_mod.load(args.config)
+
+
+def _with_store(args: argparse.Namespace, job: Callable[[Any, config_mod.ServerConfig], Awaitable[int]]) -> int:
+    try:
+        cfg = _load(args)
+    except ConfigError as e:
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 2
+
+    async def main() -> int:
+        from server.store import open_store
+        store = await open_store(cfg)
+        try:
+            return await job(store, cfg)
+        finally:
+            await store.close()
+    try:
+        return asyncio.run(main())
+    except (StoreError, AuthError) as e:
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 1
+
+
+def user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("leakwarden: passwords differ", file=sys.stderr)
+            return 1
+
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        from server.auth import add_user
+        user = await add_user(store, args.name, args.role, password)
+        await store.add_audit("cli", "user.create", "user", str(user.id), {"username": user.username,
+                                                                           "role": user.role}, time.time())
+        print(f"created {user.role} {user.username}")
+        return 0
+    return _with_store(args, job)
+
+
+def user_list(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        for u in await store.list_users():
+            print(f"{u.username}\t{u.role}{'\tdisabled' if u.disabled else ''}")
+        return 0
+    return _with_store(args, job)
+
+
+def agents_token(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        from server.api.agents import issue_enroll_token
+        rec, token = await issue_enroll_token(store, "cli", args.ttl or cfg.enroll_token_ttl)
+        print(token)
+        print(f"id {rec.id}, one use, expires {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(rec.expires_at))}",
+              file=sys.stderr)
+        return 0
+    return _with_store(args, job)
+
+
+def agents_list(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        from server.api.agents import agent_json
+        now = time.time()
+        for a in await store.list_agents():
+            d = agent_json(a, cfg.offline_after, now)
+            print(f"{d['id']}\t{d['hostname']}\t{d['state']}\t{d['version']}\tspool={d['spool_depth']}")
+        return 0
+    return _with_store(args, job)
+
+
+def agents_tokens(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        from server.api.agents import token_json
+        now = time.time()
+        for t in await store.list_enroll_tokens():
+            d = token_json(t, now)
+            print(f"{d['id']}\t{d['state']}\tby {d['created_by']}\tused_by={d['used_by']}")
+        return 0
+    return _with_store(args, job)
+
+
+def agents_revoke(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        if not await store.revoke_agent(args.agent_id, time.time()):
+            print(f"leakwarden: no unrevoked agent {args.agent_id}", file=sys.stderr)
+            return 1
+        await store.add_audit("cli", "agent.revoke", "agent", args.agent_id, {}, time.time())
+        print(f"revoked {args.agent_id}")
+        return 0
+    return _with_store(args, job)
+
+
+def agents_revoke_token(args: argparse.Namespace) -> int:
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        if not await store.revoke_enroll_token(args.token_id, time.time()):
+            print(f"leakwarden: no unrevoked token {args.token_id}", file=sys.stderr)
+            return 1
+        print(f"revoked token {args.token_id}")
+        return 0
+    return _with_store(args, job)
+
+
+def ssl_context(cfg: config_mod.ServerConfig) -> ssl.SSLContext | None:
+    if cfg.tls_cert is None or cfg.tls_key is None:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(str(cfg.tls_cert), str(cfg.tls_key))
+    except (OSError, ssl.SSLError) as e:
+        raise ConfigError(cfg.source, "tls.cert", f"cannot load certificate/key: {e}") from e
+    return ctx
+
+
+def run_server(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server import logs
+    from server.app import create_app
+    try:
+        cfg = _load(args)
+        logs.setup(cfg.log_level)
+        tls = ssl_context(cfg)
+        app = create_app(cfg)
+    except ConfigError as e:
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 2
+    except LeakWardenError as e:
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 1
+    scheme = "https" if tls else "http"
+    log.info("collector starting", extra={"url": f"{scheme}://{cfg.host}:{cfg.port}",
+                                          "store": "postgresql" if cfg.database else str(cfg.sqlite_path)})
+    # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
+    # then runs the cleanup contexts: background tasks stop, the store closes last.
+    web.run_app(app, host=cfg.host, port=cfg.port, ssl_context=tls, print=None, shutdown_timeout=15,
+                access_log=None, handle_signals=True)
+    log.info("collector stopped")
+    return 0

@@ -1,0 +1,234 @@
+"""From a validated batch to stored events, alerts and incidents: one transaction per batch.
+
+Idempotent by event id: a retried batch stores nothing twice, and its ids are
+acknowledged again so the agent can delete them from its spool. Alert
+listeners (forwarding) run after the commit, never inside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from leakwarden.wire import Batch, Event
+from server.config import ServerConfig
+from server.grading import Grade, finish, grade_event, grade_fixed, is_alertable
+from server.incidents import device_key, link, raise_latest_alert
+from server.store.interface import Agent, Alert, Device, EventRecord, Store
+
+log = logging.getLogger("leakwarden.server.ingest")
+
+GAP_NAMESPACE = uuid.UUID("5b1c7f7e-3b55-4d0a-9e0e-7d3f0c1a2b40")
+MAX_EVIDENCE = 200  # findings kept per alert; the count says how many there were
+
+
+@dataclass(slots=True)
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    acked: list[str] = field(default_factory=list)
+    #: alerts created or whose level rose, for the listeners (after commit)
+    notify: list[Alert] = field(default_factory=list)
+
+
+def _record(agent_id: str, e: Event, now: float) -> EventRecord:
+    return EventRecord(
+        id=e.id, agent_id=agent_id, seq=e.seq, time=e.time, received_at=now, kind=e.kind, channel=e.channel,
+        host=e.host, user=e.user, path=e.file.path if e.file else None,
+        content_hash=e.file.content_hash if e.file else None, device_key=device_key(e.device),
+        data=msgspec.to_builtins(e))
+
+
+def _title(e: Event) -> str:
+    dets = sorted({f.detector for f in e.findings})
+    what = ", ".join(dets[:3]) + (f" +{len(dets) - 3}" if len(dets) > 3 else "") if dets else e.kind
+    where = (os.path.basename(e.file.path) if e.file and e.file.path else None) or (
+        e.destination.host or e.destination.ip if e.destination else None) or (
+        e.device.model or e.device.label or e.device.serial if e.device else None)
+    return f"{what} · {e.kind}" + (f" · {where}" if where else "")
+
+
+def new_alert(*, now: float, kind: str, title: str, grade: Grade, sla: dict[str, float], event: Event | None = None,
+              agent_id: str | None = None, event_id: str | None = None, host: str | None = None,
+              user: str | None = None, detectors: list[str] | None = None) -> Alert:
+    e = event
+    evidence = [msgspec.to_builtins(f) for f in e.findings[:MAX_EVIDENCE]] if e else []
+    return Alert(
+        id=0, created_at=now, updated_at=now, time=e.time if e else now, kind=kind, title=title[:500],
+        agent_id=agent_id, event_id=event_id or (e.id if e else None), host=host or (e.host if e else None),
+        user=user or (e.user if e else None), channel=e.channel if e else None,
+        path=e.file.path if e and e.file else None,
+        device=msgspec.to_builtins(e.device) if e and e.device else None,
+        destination=msgspec.to_builtins(e.destination) if e and e.destination else None,
+        content_hash=e.file.content_hash if e and e.file else None,
+        detectors=detectors if detectors is not None else (sorted({f.detector for f in e.findings}) if e else []),
+        score=grade.score, level=grade.level, explanation=grade.explanation, evidence=evidence,
+        sla_deadline=now + sla[grade.level])
+
+
+async def raise_alert(tx: Store, alert: Alert, result: IngestResult) -> Alert:
+    stored = await tx.insert_alert(alert)
+    result.notify.append(stored)
+    return stored
+
+
+class Ingestor:
+    def __init__(self, store: Store, config: ServerConfig) -> None:
+        self.store = store
+        self.cfg = config
+
+    async def ingest(self, agent: Agent, batch: Batch, now: float | None = None) -> IngestResult:
+        now = time.time() if now is None else now
+        result = IngestResult()
+        seen: set[str] = set()
+        events: list[Event] = []
+        for e in batch.events:  # an id twice in one batch counts once
+            if e.id not in seen:
+                seen.add(e.id)
+                events.append(e)
+        async with self.store.transaction() as tx:
+            a = await tx.lock_agent(agent.id)
+            if a is None:
+                raise LookupError(agent.id)
+            new_ids = await tx.insert_events([_record(agent.id, e, now) for e in events])
+            result.accepted = len(new_ids)
+            result.duplicates = len(batch.events) - len(new_ids)
+            result.acked = [e.id for e in batch.events]
+            fresh = sorted((e for e in events if e.id in new_ids), key=lambda e: e.seq)
+            await self._gaps(tx, a, fresh, now, result)
+            for e in fresh:
+                if e.kind == "agent.heartbeat":
+                    await self._heartbeat(tx, a, e, now, result)
+                if e.device is not None and e.kind.startswith("device."):
+                    await self._device(tx, a, e, now, result)
+                await self._grade(tx, a, e, now, result)
+            a.last_seen = now
+            a.offline_alerted = False
+            await tx.update_agent(a)
+        return result
+
+    async def _gaps(self, tx: Store, a: Agent, fresh: list[Event], now: float, result: IngestResult) -> None:
+        for e in fresh:
+            # the first event ever seen from an agent sets the baseline; later jumps are gaps
+            if a.last_seq >= 0 and e.seq > a.last_seq + 1:
+                first, last = a.last_seq + 1, e.seq - 1
+                gap_id = str(uuid.uuid5(GAP_NAMESPACE, f"{a.id}:{first}:{last}"))
+                data = {"kind": "agent.gap", "from_seq": first, "to_seq": last, "missing": last - first + 1}
+                if await tx.insert_events([EventRecord(id=gap_id, agent_id=a.id, seq=first, time=now,
+                                                       received_at=now, kind="agent.gap", channel="agent",
+                                                       host=e.host, user=None, path=None, content_hash=None,
+                                                       device_key=None, data=data)]):
+                    g = grade_fixed("agent.gap", f"{last - first + 1} event(s) missing (seq {first}..{last})",
+                                    self.cfg.grading)
+                    await raise_alert(tx, new_alert(
+                        now=now, kind="agent.gap", title=f"agent.gap · {last - first + 1} event(s) lost · {e.host}",
+                        grade=g, sla=self.cfg.sla, agent_id=a.id, event_id=gap_id, host=e.host), result)
+            a.last_seq = max(a.last_seq, e.seq)
+
+    async def _heartbeat(self, tx: Store, a: Agent, e: Event, now: float, result: IngestResult) -> None:
+        at: dict[str, Any] = e.attributes
+        a.version = str(at.get("version", a.version))[:64]
+        monitors = at.get("monitors")
+        if isinstance(monitors, dict):
+            a.monitors = {str(k)[:64]: str(v)[:16] for k, v in list(monitors.items())[:64]}
+        for name in ("spool_depth", "drops"):
+            value = at.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                setattr(a, name, value)
+        degraded = at.get("degraded")
+        if isinstance(degraded, list):
+            a.degraded = [str(x)[:200] for x in degraded[:32]]
+        for what in ("config", "binary"):
+            reported = at.get(f"{what}_hash")
+            if not isinstance(reported, str) or not reported:
+                continue
+            reported = reported[:128]
+            previous = getattr(a, f"{what}_hash")
+            setattr(a, f"{what}_hash", reported)
+            expected: frozenset[str] = getattr(self.cfg, f"expected_{what}_hashes")
+            pinned = getattr(a, f"pinned_{what}_hash")
+            if expected:
+                bad = reported not in expected
+            elif self.cfg.pin_first_seen:
+                if pinned is None:
+                    setattr(a, f"pinned_{what}_hash", reported)
+                    continue
+                bad = reported != pinned
+            else:
+                continue
+            if bad and reported != previous:  # once per change, not on every heartbeat
+                g = grade_fixed("agent.tamper", f"{what} hash {reported[:16]}… is not the expected one",
+                                self.cfg.grading)
+                await raise_alert(tx, new_alert(now=now, kind="agent.tamper",
+                                                title=f"agent.tamper · {what} changed · {e.host}", grade=g,
+                                                sla=self.cfg.sla, event=e, agent_id=a.id), result)
+
+    async def _device(self, tx: Store, a: Agent, e: Event, now: float, result: IngestResult) -> None:
+        key = device_key(e.device)
+        if key is None or e.device is None:
+            return
+        d = e.device
+        dev = await tx.upsert_device(Device(id=0, key=key, vendor_id=d.vendor_id, product_id=d.product_id,
+                                            vendor=d.vendor, model=d.model, serial=d.serial, fs_uuid=d.fs_uuid,
+                                            label=d.label, first_seen=now, last_seen=now, last_host=e.host))
+        if dev.status in ("lost", "revoked"):
+            g = grade_fixed("device.lost_seen", f"device #{dev.id} marked {dev.status} was seen on {e.host}",
+                            self.cfg.grading)
+            await raise_alert(tx, new_alert(now=now, kind="device.lost_seen",
+                                            title=f"device.lost_seen · {dev.status} device · {e.host}", grade=g,
+                                            sla=self.cfg.sla, event=e, agent_id=a.id), result)
+
+    async def _grade(self, tx: Store, a: Agent, e: Event, now: float, result: IngestResult) -> None:
+        cfg = self.cfg.grading
+        alertable = is_alertable(e)
+        content_hash = e.file.content_hash if e.file else None
+        dkey = device_key(e.device)
+        if not alertable:
+            if content_hash or dkey:
+                linked = await link(tx, cfg, self.cfg.incident_window, event=e, event_id=e.id,
+                                    content_hash=content_hash, dkey=dkey, score=0, is_alert=False, now=now)
+                if linked is not None:
+                    raised = await raise_latest_alert(tx, linked, now, self.cfg.sla)
+                    if raised is not None:
+                        result.notify.append(raised)
+            return
+        reps = await tx.count_recent_alerts(since=now - cfg.repetition_window, host=e.host, user=e.user,
+                                            content_hash=content_hash,
+                                            detectors=sorted({f.detector for f in e.findings}))
+        g = grade_event(e, cfg, repetitions=reps)
+        linked = await link(tx, cfg, self.cfg.incident_window, event=e, event_id=e.id, content_hash=content_hash,
+                            dkey=dkey, score=g.score, is_alert=True, now=now)
+        if linked is not None and linked.bonus:
+            g.explanation.append({"factor": "incident", "points": linked.bonus,
+                                  "detail": f"step {linked.step} of incident #{linked.incident.id}"})
+            g = finish(g, cfg)
+        alert = new_alert(now=now, kind=e.kind, title=_title(e), grade=g, sla=self.cfg.sla, event=e, agent_id=a.id)
+        alert.incident_id = linked.incident.id if linked else None
+        await raise_alert(tx, alert, result)
+
+
+async def offline_sweep(store: Store, config: ServerConfig, now: float | None = None) -> list[Alert]:
+    """Raise ``agent.offline`` once for every agent silent past ``agents.offline_after``."""
+    now = time.time() if now is None else now
+    raised: list[Alert] = []
+    for agent in await store.list_silent_agents(now - config.offline_after):
+        async with store.transaction() as tx:
+            a = await tx.lock_agent(agent.id)
+            if a is None or a.offline_alerted or a.revoked_at is not None:
+                continue
+            silent = now - (a.last_seen or a.enrolled_at)
+            g = grade_fixed("agent.offline", f"no contact for {int(silent)} s (deadline {int(config.offline_after)} s)",
+                            config.grading)
+            alert = await tx.insert_alert(new_alert(now=now, kind="agent.offline",
+                                                    title=f"agent.offline · {a.hostname}", grade=g, sla=config.sla,
+                                                    agent_id=a.id, host=a.hostname))
+            a.offline_alerted = True
+            await tx.update_agent(a)
+        raised.append(alert)
+    return raised

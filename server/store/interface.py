@@ -1,0 +1,337 @@
+"""The one store interface of the collector, and the records it holds.
+
+Two backends implement it with the same SQL (``server/store/sql.py``): SQLite
+(WAL, default) and PostgreSQL (asyncpg). Everything the dashboard and the
+forwarders read or write goes through :class:`Store`; nobody else writes SQL.
+
+Times are float seconds since the epoch (UTC). JSON-ish fields are plain
+Python dicts/lists. Records hold no raw sensitive value: evidence is the
+redacted findings of the wire (masked rendering + keyed hash).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["admin", "analyst", "viewer"]
+ROLES: tuple[str, ...] = ("admin", "analyst", "viewer")
+Level = Literal["low", "medium", "high", "critical"]
+LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
+LEVEL_RANK: dict[str, int] = {name: i for i, name in enumerate(LEVELS)}
+AlertStatus = Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"]
+ALERT_STATUSES: tuple[str, ...] = ("new", "acknowledged", "in_progress", "resolved", "false_positive")
+OPEN_STATUSES: tuple[str, ...] = ("new", "acknowledged", "in_progress")
+DeviceStatus = Literal["known", "lost", "revoked"]
+OutboxStatus = Literal["pending", "delivered", "dead"]
+
+
+@dataclass(slots=True)
+class User:
+    id: int
+    username: str
+    role: str
+    password_hash: str
+    created_at: float
+    disabled: bool = False
+
+
+@dataclass(slots=True)
+class Session:
+    token_hash: str
+    user_id: int
+    created_at: float
+    expires_at: float
+
+
+@dataclass(slots=True)
+class EnrollToken:
+    id: str  # public handle (list/revoke); the token itself is only shown once
+    token_hash: str
+    created_at: float
+    expires_at: float
+    created_by: str
+    used_at: float | None = None
+    used_by: str | None = None  # agent id
+    revoked_at: float | None = None
+
+
+@dataclass(slots=True)
+class Agent:
+    id: str
+    token_hash: str
+    hostname: str
+    version: str
+    os: str
+    enrolled_at: float
+    revoked_at: float | None = None
+    last_seen: float | None = None
+    last_seq: int = -1
+    config_hash: str | None = None
+    binary_hash: str | None = None
+    pinned_config_hash: str | None = None  # first-seen pinning (docs/collector.md)
+    pinned_binary_hash: str | None = None
+    monitors: dict[str, str] = field(default_factory=dict)
+    spool_depth: int | None = None
+    drops: int | None = None
+    degraded: list[str] = field(default_factory=list)
+    offline_alerted: bool = False
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One stored event (the validated wire event, plus where it came from)."""
+
+    id: str
+    agent_id: str
+    seq: int
+    time: float
+    received_at: float
+    kind: str
+    channel: str
+    host: str
+    user: str | None
+    path: str | None
+    content_hash: str | None
+    device_key: str | None
+    data: dict[str, Any]  # the whole wire event as JSON
+
+
+@dataclass(slots=True)
+class Alert:
+    id: int
+    created_at: float
+    updated_at: float
+    time: float  # of the event that raised it
+    kind: str  # event kind, or collector kinds agent.offline / agent.tamper / device.lost_seen
+    title: str
+    agent_id: str | None
+    event_id: str | None
+    host: str | None
+    user: str | None
+    channel: str | None
+    path: str | None
+    device: dict[str, Any] | None
+    destination: dict[str, Any] | None
+    content_hash: str | None
+    detectors: list[str]
+    score: int
+    level: str
+    explanation: list[dict[str, Any]]  # [{"factor", "detail", "points"}], sums to score
+    evidence: list[dict[str, Any]]  # redacted findings (masked + keyed hash)
+    status: str = "new"
+    assignee: str | None = None
+    note: str | None = None
+    sla_deadline: float | None = None
+    escalation_level: int = 0
+    acknowledged_at: float | None = None
+    incident_id: int | None = None
+
+
+@dataclass(slots=True)
+class Incident:
+    id: int
+    created_at: float
+    updated_at: float
+    host: str | None
+    user: str | None
+    content_hash: str | None
+    device_key: str | None
+    score: int
+    level: str
+    status: str
+    alert_count: int
+    steps: list[dict[str, Any]]  # [{"time", "kind", "channel", "alert_id"|None, "event_id"}]
+    explanation: list[dict[str, Any]]
+
+
+@dataclass(slots=True)
+class Device:
+    id: int
+    key: str  # vendor_id:product_id:serial, or fs:<uuid>
+    vendor_id: str | None
+    product_id: str | None
+    vendor: str | None
+    model: str | None
+    serial: str | None
+    fs_uuid: str | None
+    label: str | None
+    first_seen: float
+    last_seen: float
+    last_host: str | None
+    status: str = "known"
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class AuditEntry:
+    id: int
+    time: float
+    actor: str
+    action: str
+    target_type: str
+    target_id: str
+    detail: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Review:
+    id: int
+    time: float
+    actor: str
+    doc_hash: str
+    verdict: str
+    finding_count: int
+    size: int
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    id: int | None
+    key: str  # idempotency key, unique
+    destination: str
+    alert_id: int | None
+    payload: dict[str, Any]
+    status: str = "pending"
+    attempts: int = 0
+    next_attempt_at: float = 0.0
+    last_error: str | None = None
+    created_at: float = 0.0
+    delivered_at: float | None = None
+
+
+@dataclass(slots=True)
+class AlertFilter:
+    level: list[str] | None = None
+    status: list[str] | None = None
+    host: str | None = None
+    user: str | None = None
+    detector: str | None = None  # exact id, or "family.*"
+    kind: str | None = None
+    incident_id: int | None = None
+    since: float | None = None  # event time
+    until: float | None = None
+    q: str | None = None  # substring of title, path, host, user
+    before_id: int | None = None  # keyset cursor: alerts with id < before_id
+    limit: int = 50
+
+
+@dataclass(slots=True)
+class AlertPage:
+    items: list[Alert]
+    next_cursor: int | None  # pass as before_id for the next page
+
+
+class Store(Protocol):
+    """What every backend offers. All methods are coroutines unless noted."""
+
+    dialect: str  # "sqlite" | "postgresql"
+
+    # lifecycle -------------------------------------------------------------
+    async def open(self) -> None: ...  # connects and applies migrations
+    async def close(self) -> None: ...
+    async def ping(self) -> bool: ...
+    def transaction(self) -> AbstractAsyncContextManager["Store"]:
+        """A view of this store whose calls all run in one transaction (nested: same tx)."""
+        ...
+
+    async def lock_key(self, key: str) -> None:
+        """Inside a transaction: serialise concurrent transactions on ``key`` (PG advisory lock)."""
+        ...
+    async def schema_version(self) -> int: ...
+
+    # people ----------------------------------------------------------------
+    async def create_user(self, username: str, role: str, password_hash: str, now: float) -> User: ...
+    async def get_user(self, user_id: int) -> User | None: ...
+    async def get_user_by_name(self, username: str) -> User | None: ...
+    async def list_users(self) -> list[User]: ...
+    async def update_user(self, user_id: int, *, role: str | None = None, password_hash: str | None = None,
+                          disabled: bool | None = None) -> None: ...
+    async def create_session(self, session: Session) -> None: ...
+    async def get_session(self, token_hash: str) -> Session | None: ...
+    async def delete_session(self, token_hash: str) -> None: ...
+    async def purge_sessions(self, now: float) -> int: ...
+
+    # agents and enrollment -------------------------------------------------
+    async def create_enroll_token(self, token: EnrollToken) -> None: ...
+    async def list_enroll_tokens(self) -> list[EnrollToken]: ...
+    async def revoke_enroll_token(self, token_id: str, now: float) -> bool: ...
+    async def consume_enroll_token(self, token_hash: str, agent_id: str, now: float) -> bool:
+        """Atomically mark a valid (unused, unexpired, unrevoked) token used; False otherwise."""
+        ...
+    async def create_agent(self, agent: Agent) -> None: ...
+    async def get_agent(self, agent_id: str) -> Agent | None: ...
+    async def get_agent_by_token(self, token_hash: str) -> Agent | None: ...
+    async def list_agents(self) -> list[Agent]: ...
+    async def revoke_agent(self, agent_id: str, now: float) -> bool: ...
+    async def update_agent(self, agent: Agent) -> None: ...  # health/seq/pins, by id
+    async def touch_agent(self, agent_id: str, now: float) -> None: ...
+    async def lock_agent(self, agent_id: str) -> Agent | None:
+        """Inside a transaction: the agent row, locked against concurrent ingest (PG: FOR UPDATE)."""
+        ...
+    async def list_silent_agents(self, seen_before: float) -> list[Agent]: ...
+
+    # events ----------------------------------------------------------------
+    async def insert_events(self, events: list[EventRecord]) -> set[str]:
+        """Insert, ignoring ids already stored; returns the ids that were new."""
+        ...
+    async def get_event(self, event_id: str) -> EventRecord | None: ...
+    async def count_events(self) -> int: ...
+
+    # alerts ----------------------------------------------------------------
+    async def insert_alert(self, alert: Alert) -> Alert: ...  # returns it with its id
+    async def get_alert(self, alert_id: int) -> Alert | None: ...
+    async def list_alerts(self, flt: AlertFilter) -> AlertPage: ...
+    async def update_alert(self, alert: Alert) -> None: ...  # all mutable fields, by id
+    async def count_alerts_by_level(self) -> dict[str, int]: ...
+    async def count_alerts_by_status(self) -> dict[str, int]: ...
+    async def count_recent_alerts(self, *, since: float, host: str | None, user: str | None,
+                                  content_hash: str | None, detectors: list[str]) -> int:
+        """Earlier alerts for the same user (or host) that share the content or a detector."""
+        ...
+    async def list_overdue(self, now: float, limit: int = 100) -> list[Alert]:
+        """Open alerts (new/acknowledged/in_progress) whose sla_deadline has passed, oldest first."""
+        ...
+    async def escalate(self, alert_id: int, new_level: int, note: str, now: float, actor: str = "system") -> bool:
+        """Raise escalation_level (never lowers) and audit it; False if not raised."""
+        ...
+
+    # incidents -------------------------------------------------------------
+    async def find_open_incident(self, *, host: str | None, user: str | None, content_hash: str | None,
+                                 device_key: str | None, since: float) -> Incident | None: ...
+    async def insert_incident(self, incident: Incident) -> Incident: ...
+    async def update_incident(self, incident: Incident) -> None: ...
+    async def get_incident(self, incident_id: int) -> Incident | None: ...
+    async def list_incidents(self, *, status: str | None = None, before_id: int | None = None,
+                             limit: int = 50) -> list[Incident]: ...
+
+    # devices ---------------------------------------------------------------
+    async def upsert_device(self, device: Device) -> Device:
+        """Insert, or refresh last_seen/last_host/descriptive fields; returns the stored row (status kept)."""
+        ...
+    async def get_device(self, device_id: int) -> Device | None: ...
+    async def list_devices(self) -> list[Device]: ...
+    async def set_device_status(self, device_id: int, status: str, note: str | None) -> bool: ...
+
+    # audit and reviews -----------------------------------------------------
+    async def add_audit(self, actor: str, action: str, target_type: str, target_id: str,
+                        detail: dict[str, Any], now: float) -> AuditEntry: ...
+    async def list_audit(self, *, target_type: str | None = None, target_id: str | None = None,
+                         limit: int = 100) -> list[AuditEntry]: ...
+    async def add_review(self, actor: str, doc_hash: str, verdict: str, finding_count: int, size: int,
+                         now: float) -> Review: ...
+
+    # outbox (forwarding engineer) -----------------------------------------
+    async def outbox_enqueue(self, items: list[OutboxItem]) -> int: ...
+    async def outbox_claim(self, now: float, limit: int, lease: float, worker: str) -> list[OutboxItem]: ...
+    async def outbox_delivered(self, item_id: int, now: float) -> None: ...
+    async def outbox_failed(self, item_id: int, error: str, next_attempt_at: float | None, now: float) -> None: ...
+    async def outbox_list(self, status: str | None, limit: int) -> list[OutboxItem]: ...
+    async def outbox_retry(self, item_id: int, now: float) -> bool: ...
+    async def outbox_depth(self) -> dict[str, int]: ...
+
+    # retention -------------------------------------------------------------
+    async def purge_before(self, *, events_before: float, alerts_before: float, batch: int = 5000) -> dict[str, int]:
+        """Delete events/closed alerts older than the cut-offs, in small batches."""
+        ...

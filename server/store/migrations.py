@@ -1,0 +1,199 @@
+"""Versioned schema migrations, one text for both backends.
+
+``{id}``, ``{real}`` and ``{bigint}`` are replaced per dialect. A migration is
+applied once, in order, inside a transaction, and recorded in
+``schema_migrations``; never edit an applied one, append a new version.
+"""
+
+from __future__ import annotations
+
+TYPES: dict[str, dict[str, str]] = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY AUTOINCREMENT", "real": "REAL", "bigint": "INTEGER"},
+    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "bigint": "BIGINT"},
+}
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "initial schema", """
+CREATE TABLE users (
+    id {id},
+    username TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created_at {real} NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_id {bigint} NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at {real} NOT NULL,
+    expires_at {real} NOT NULL
+);
+CREATE INDEX sessions_expires ON sessions(expires_at);
+CREATE TABLE enroll_tokens (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at {real} NOT NULL,
+    expires_at {real} NOT NULL,
+    created_by TEXT NOT NULL,
+    used_at {real},
+    used_by TEXT,
+    revoked_at {real}
+);
+CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    hostname TEXT NOT NULL,
+    version TEXT NOT NULL,
+    os TEXT NOT NULL,
+    enrolled_at {real} NOT NULL,
+    revoked_at {real},
+    last_seen {real},
+    last_seq {bigint} NOT NULL DEFAULT -1,
+    config_hash TEXT,
+    binary_hash TEXT,
+    pinned_config_hash TEXT,
+    pinned_binary_hash TEXT,
+    monitors TEXT NOT NULL DEFAULT '{{}}',
+    spool_depth {bigint},
+    drops {bigint},
+    degraded TEXT NOT NULL DEFAULT '[]',
+    offline_alerted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE events (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL,
+    seq {bigint} NOT NULL,
+    time {real} NOT NULL,
+    received_at {real} NOT NULL,
+    kind TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    host TEXT NOT NULL,
+    "user" TEXT,
+    path TEXT,
+    content_hash TEXT,
+    device_key TEXT,
+    data TEXT NOT NULL
+);
+CREATE INDEX events_agent_seq ON events(agent_id, seq);
+CREATE INDEX events_received ON events(received_at);
+CREATE INDEX events_content ON events(content_hash);
+CREATE TABLE incidents (
+    id {id},
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    host TEXT,
+    "user" TEXT,
+    content_hash TEXT,
+    device_key TEXT,
+    score INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    status TEXT NOT NULL,
+    alert_count INTEGER NOT NULL,
+    steps TEXT NOT NULL,
+    explanation TEXT NOT NULL
+);
+CREATE INDEX incidents_content ON incidents(content_hash, updated_at);
+CREATE INDEX incidents_device ON incidents(device_key, updated_at);
+CREATE TABLE alerts (
+    id {id},
+    created_at {real} NOT NULL,
+    updated_at {real} NOT NULL,
+    time {real} NOT NULL,
+    kind TEXT NOT NULL,
+    title TEXT NOT NULL,
+    agent_id TEXT,
+    event_id TEXT,
+    host TEXT,
+    "user" TEXT,
+    channel TEXT,
+    path TEXT,
+    device TEXT,
+    destination TEXT,
+    content_hash TEXT,
+    detectors TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    level TEXT NOT NULL,
+    explanation TEXT NOT NULL,
+    evidence TEXT NOT NULL,
+    status TEXT NOT NULL,
+    assignee TEXT,
+    note TEXT,
+    sla_deadline {real},
+    escalation_level INTEGER NOT NULL DEFAULT 0,
+    acknowledged_at {real},
+    incident_id {bigint}
+);
+-- keyset pagination is ORDER BY id DESC; each filter column leads an index ending in id
+CREATE INDEX alerts_level ON alerts(level, id);
+CREATE INDEX alerts_status ON alerts(status, id);
+CREATE INDEX alerts_host ON alerts(host, id);
+CREATE INDEX alerts_user ON alerts("user", id);
+CREATE INDEX alerts_time ON alerts(time);
+CREATE INDEX alerts_incident ON alerts(incident_id);
+CREATE INDEX alerts_content ON alerts(content_hash);
+CREATE INDEX alerts_sla ON alerts(sla_deadline);
+CREATE TABLE alert_detectors (
+    alert_id {bigint} NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+    detector TEXT NOT NULL,
+    PRIMARY KEY (detector, alert_id)
+);
+CREATE INDEX alert_detectors_alert ON alert_detectors(alert_id);
+CREATE TABLE devices (
+    id {id},
+    key TEXT NOT NULL UNIQUE,
+    vendor_id TEXT,
+    product_id TEXT,
+    vendor TEXT,
+    model TEXT,
+    serial TEXT,
+    fs_uuid TEXT,
+    label TEXT,
+    first_seen {real} NOT NULL,
+    last_seen {real} NOT NULL,
+    last_host TEXT,
+    status TEXT NOT NULL DEFAULT 'known',
+    note TEXT
+);
+CREATE TABLE audit (
+    id {id},
+    time {real} NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target_type TEXT NOT NULL,
+    target_id TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_target ON audit(target_type, target_id, id);
+CREATE TABLE reviews (
+    id {id},
+    time {real} NOT NULL,
+    actor TEXT NOT NULL,
+    doc_hash TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    finding_count INTEGER NOT NULL,
+    size {bigint} NOT NULL
+);
+CREATE TABLE outbox (
+    id {id},
+    key TEXT NOT NULL UNIQUE,
+    destination TEXT NOT NULL,
+    alert_id {bigint},
+    payload TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at {real} NOT NULL,
+    last_error TEXT,
+    created_at {real} NOT NULL,
+    delivered_at {real},
+    lease_until {real} NOT NULL DEFAULT 0,
+    worker TEXT
+);
+CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
+"""),
+]
+
+
+def statements(version_sql: str, dialect: str) -> list[str]:
+    sql = version_sql.format(**TYPES[dialect])
+    lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

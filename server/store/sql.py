@@ -1,0 +1,621 @@
+"""The store, written once over :class:`~server.store.executor.Executor` for both backends.
+
+Dialect differences are few and marked where they occur: bulk insert of
+events, row locks and ``FOR UPDATE SKIP LOCKED`` (PostgreSQL), ILIKE.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+
+from leakwarden.errors import StoreError
+from server.store.executor import Executor, Row
+from server.store.interface import (
+    OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken, EventRecord,
+    Incident, OutboxItem, Review, Session, User,
+)
+from server.store.migrations import MIGRATIONS, statements
+
+_enc = msgspec.json.Encoder()
+_dec = msgspec.json.Decoder()
+
+
+def dumps(value: Any) -> str:
+    return _enc.encode(value).decode()
+
+
+def loads(text: str | None) -> Any:
+    return None if text is None else _dec.decode(text)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+AGENT_COLS = ("id, token_hash, hostname, version, os, enrolled_at, revoked_at, last_seen, last_seq, config_hash, "
+              "binary_hash, pinned_config_hash, pinned_binary_hash, monitors, spool_depth, drops, degraded, "
+              "offline_alerted")
+ALERT_COLS = ('id, created_at, updated_at, time, kind, title, agent_id, event_id, host, "user", channel, path, device, '
+              "destination, content_hash, detectors, score, level, explanation, evidence, status, assignee, note, "
+              "sla_deadline, escalation_level, acknowledged_at, incident_id")
+INCIDENT_COLS = ('id, created_at, updated_at, host, "user", content_hash, device_key, score, level, status, '
+                 "alert_count, steps, explanation")
+DEVICE_COLS = ("id, key, vendor_id, product_id, vendor, model, serial, fs_uuid, label, first_seen, last_seen, "
+               "last_host, status, note")
+OUTBOX_COLS = ("id, key, destination, alert_id, payload, status, attempts, next_attempt_at, last_error, created_at, "
+               "delivered_at")
+EVENT_COLS = 'id, agent_id, seq, time, received_at, kind, channel, host, "user", path, content_hash, device_key, data'
+
+
+def _user(r: Row) -> User:
+    return User(id=r["id"], username=r["username"], role=r["role"], password_hash=r["password_hash"],
+                created_at=r["created_at"], disabled=bool(r["disabled"]))
+
+
+def _agent(r: Row) -> Agent:
+    return Agent(id=r["id"], token_hash=r["token_hash"], hostname=r["hostname"], version=r["version"], os=r["os"],
+                 enrolled_at=r["enrolled_at"], revoked_at=r["revoked_at"], last_seen=r["last_seen"],
+                 last_seq=r["last_seq"], config_hash=r["config_hash"], binary_hash=r["binary_hash"],
+                 pinned_config_hash=r["pinned_config_hash"], pinned_binary_hash=r["pinned_binary_hash"],
+                 monitors=loads(r["monitors"]) or {}, spool_depth=r["spool_depth"], drops=r["drops"],
+                 degraded=loads(r["degraded"]) or [], offline_alerted=bool(r["offline_alerted"]))
+
+
+def _alert(r: Row) -> Alert:
+    return Alert(id=r["id"], created_at=r["created_at"], updated_at=r["updated_at"], time=r["time"], kind=r["kind"],
+                 title=r["title"], agent_id=r["agent_id"], event_id=r["event_id"], host=r["host"], user=r["user"],
+                 channel=r["channel"], path=r["path"], device=loads(r["device"]),
+                 destination=loads(r["destination"]), content_hash=r["content_hash"],
+                 detectors=loads(r["detectors"]), score=r["score"], level=r["level"],
+                 explanation=loads(r["explanation"]), evidence=loads(r["evidence"]), status=r["status"],
+                 assignee=r["assignee"], note=r["note"], sla_deadline=r["sla_deadline"],
+                 escalation_level=r["escalation_level"], acknowledged_at=r["acknowledged_at"],
+                 incident_id=r["incident_id"])
+
+
+def _incident(r: Row) -> Incident:
+    return Incident(id=r["id"], created_at=r["created_at"], updated_at=r["updated_at"], host=r["host"],
+                    user=r["user"], content_hash=r["content_hash"], device_key=r["device_key"], score=r["score"],
+                    level=r["level"], status=r["status"], alert_count=r["alert_count"], steps=loads(r["steps"]),
+                    explanation=loads(r["explanation"]))
+
+
+def _device(r: Row) -> Device:
+    return Device(**{k: r[k] for k in DEVICE_COLS.split(", ")})
+
+
+def _outbox(r: Row) -> OutboxItem:
+    return OutboxItem(id=r["id"], key=r["key"], destination=r["destination"], alert_id=r["alert_id"],
+                      payload=loads(r["payload"]), status=r["status"], attempts=r["attempts"],
+                      next_attempt_at=r["next_attempt_at"], last_error=r["last_error"], created_at=r["created_at"],
+                      delivered_at=r["delivered_at"])
+
+
+def _audit(r: Row) -> AuditEntry:
+    return AuditEntry(id=r["id"], time=r["time"], actor=r["actor"], action=r["action"], target_type=r["target_type"],
+                      target_id=r["target_id"], detail=loads(r["detail"]))
+
+
+def _event(r: Row) -> EventRecord:
+    return EventRecord(id=r["id"], agent_id=r["agent_id"], seq=r["seq"], time=r["time"],
+                       received_at=r["received_at"], kind=r["kind"], channel=r["channel"], host=r["host"],
+                       user=r["user"], path=r["path"], content_hash=r["content_hash"], device_key=r["device_key"],
+                       data=loads(r["data"]))
+
+
+class SqlStore:
+    """One implementation of :class:`server.store.interface.Store` for SQLite and PostgreSQL."""
+
+    def __init__(self, x: Executor, root: "SqlStore | None" = None) -> None:
+        self._x = x
+        self._root = root or self
+        self.dialect = x.dialect
+        self.pg = x.dialect == "postgresql"
+
+    # lifecycle ---------------------------------------------------------------
+    async def open(self) -> None:
+        await self._x.open()  # type: ignore[attr-defined]
+        await self.migrate()
+
+    async def migrate(self) -> None:
+        if self.pg:
+            # several collectors may start at once against one database
+            async with self.transaction() as tx:
+                await tx._x.execute("SELECT pg_advisory_xact_lock(7316001)")
+                await tx._migrate()
+        else:
+            async with self.transaction() as tx:
+                await tx._migrate()
+
+    async def _migrate(self) -> None:
+        await self._x.execute(f"CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                              f"name TEXT NOT NULL, applied_at {'DOUBLE PRECISION' if self.pg else 'REAL'} NOT NULL)")
+        done = {r["version"] for r in await self._x.fetch("SELECT version FROM schema_migrations")}
+        for version, name, sql in MIGRATIONS:
+            if version in done:
+                continue
+            for stmt in statements(sql, self.dialect):
+                await self._x.execute(stmt)
+            await self._x.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                                  version, name, _time.time())
+
+    async def schema_version(self) -> int:
+        return int(await self._x.fetchval("SELECT MAX(version) FROM schema_migrations") or 0)
+
+    async def close(self) -> None:
+        await self._x.close()
+
+    async def ping(self) -> bool:
+        try:
+            return await self._x.fetchval("SELECT 1") == 1
+        except Exception:  # noqa: BLE001  # health check: any failure means "not healthy"
+            return False
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator["SqlStore"]:
+        if self._x.in_transaction:
+            yield self
+            return
+        async with self._x.transaction() as tx:
+            yield SqlStore(tx, self._root)
+
+    async def lock_key(self, key: str) -> None:
+        """Serialise concurrent transactions on one key (PG advisory lock; SQLite has one writer)."""
+        if self.pg and self._x.in_transaction:
+            await self._x.execute("SELECT pg_advisory_xact_lock(hashtext(?))", key)
+
+    # people ------------------------------------------------------------------
+    async def create_user(self, username: str, role: str, password_hash: str, now: float) -> User:
+        rows = await self._x.write_fetch(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (username) DO NOTHING RETURNING id", username, role, password_hash, now)
+        if not rows:
+            raise StoreError(f"user {username!r} exists")
+        return User(id=rows[0]["id"], username=username, role=role, password_hash=password_hash, created_at=now)
+
+    async def get_user(self, user_id: int) -> User | None:
+        r = await self._x.fetchrow("SELECT * FROM users WHERE id = ?", user_id)
+        return _user(r) if r else None
+
+    async def get_user_by_name(self, username: str) -> User | None:
+        r = await self._x.fetchrow("SELECT * FROM users WHERE username = ?", username)
+        return _user(r) if r else None
+
+    async def list_users(self) -> list[User]:
+        return [_user(r) for r in await self._x.fetch("SELECT * FROM users ORDER BY username")]
+
+    async def update_user(self, user_id: int, *, role: str | None = None, password_hash: str | None = None,
+                          disabled: bool | None = None) -> None:
+        sets, args = [], []
+        for col, value in (("role", role), ("password_hash", password_hash),
+                           ("disabled", None if disabled is None else int(disabled))):
+            if value is not None:
+                sets.append(f"{col} = ?")
+                args.append(value)
+        if sets:
+            await self._x.execute(f"UPDATE users SET {', '.join(sets)} WHERE id = ?", *args, user_id)
+
+    async def create_session(self, session: Session) -> None:
+        await self._x.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                              session.token_hash, session.user_id, session.created_at, session.expires_at)
+
+    async def get_session(self, token_hash: str) -> Session | None:
+        r = await self._x.fetchrow("SELECT * FROM sessions WHERE token_hash = ?", token_hash)
+        return Session(r["token_hash"], r["user_id"], r["created_at"], r["expires_at"]) if r else None
+
+    async def delete_session(self, token_hash: str) -> None:
+        await self._x.execute("DELETE FROM sessions WHERE token_hash = ?", token_hash)
+
+    async def purge_sessions(self, now: float) -> int:
+        return await self._x.execute("DELETE FROM sessions WHERE expires_at < ?", now)
+
+    # enrollment and agents ---------------------------------------------------
+    async def create_enroll_token(self, token: EnrollToken) -> None:
+        await self._x.execute(
+            "INSERT INTO enroll_tokens (id, token_hash, created_at, expires_at, created_by) VALUES (?, ?, ?, ?, ?)",
+            token.id, token.token_hash, token.created_at, token.expires_at, token.created_by)
+
+    async def list_enroll_tokens(self) -> list[EnrollToken]:
+        rows = await self._x.fetch("SELECT * FROM enroll_tokens ORDER BY created_at DESC")
+        return [EnrollToken(**{k: r[k] for k in ("id", "token_hash", "created_at", "expires_at", "created_by",
+                                                   "used_at", "used_by", "revoked_at")}) for r in rows]
+
+    async def revoke_enroll_token(self, token_id: str, now: float) -> bool:
+        return await self._x.execute("UPDATE enroll_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                     now, token_id) > 0
+
+    async def consume_enroll_token(self, token_hash: str, agent_id: str, now: float) -> bool:
+        # one UPDATE with every condition: two agents racing for one token cannot both win
+        return await self._x.execute(
+            "UPDATE enroll_tokens SET used_at = ?, used_by = ? WHERE token_hash = ? AND used_at IS NULL "
+            "AND revoked_at IS NULL AND expires_at > ?", now, agent_id, token_hash, now) > 0
+
+    async def create_agent(self, agent: Agent) -> None:
+        await self._x.execute(
+            "INSERT INTO agents (id, token_hash, hostname, version, os, enrolled_at) VALUES (?, ?, ?, ?, ?, ?)",
+            agent.id, agent.token_hash, agent.hostname, agent.version, agent.os, agent.enrolled_at)
+
+    async def get_agent(self, agent_id: str) -> Agent | None:
+        r = await self._x.fetchrow(f"SELECT {AGENT_COLS} FROM agents WHERE id = ?", agent_id)
+        return _agent(r) if r else None
+
+    async def lock_agent(self, agent_id: str) -> Agent | None:
+        lock = " FOR UPDATE" if self.pg else ""
+        r = await self._x.fetchrow(f"SELECT {AGENT_COLS} FROM agents WHERE id = ?{lock}", agent_id)
+        return _agent(r) if r else None
+
+    async def get_agent_by_token(self, token_hash: str) -> Agent | None:
+        r = await self._x.fetchrow(f"SELECT {AGENT_COLS} FROM agents WHERE token_hash = ?", token_hash)
+        return _agent(r) if r else None
+
+    async def list_agents(self) -> list[Agent]:
+        return [_agent(r) for r in await self._x.fetch(f"SELECT {AGENT_COLS} FROM agents ORDER BY hostname, id")]
+
+    async def revoke_agent(self, agent_id: str, now: float) -> bool:
+        return await self._x.execute("UPDATE agents SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                                     now, agent_id) > 0
+
+    async def update_agent(self, a: Agent) -> None:
+        await self._x.execute(
+            "UPDATE agents SET hostname = ?, version = ?, os = ?, last_seen = ?, last_seq = ?, config_hash = ?, "
+            "binary_hash = ?, pinned_config_hash = ?, pinned_binary_hash = ?, monitors = ?, spool_depth = ?, "
+            "drops = ?, degraded = ?, offline_alerted = ? WHERE id = ?",
+            a.hostname, a.version, a.os, a.last_seen, a.last_seq, a.config_hash, a.binary_hash,
+            a.pinned_config_hash, a.pinned_binary_hash, dumps(a.monitors), a.spool_depth, a.drops,
+            dumps(a.degraded), int(a.offline_alerted), a.id)
+
+    async def touch_agent(self, agent_id: str, now: float) -> None:
+        await self._x.execute("UPDATE agents SET last_seen = ? WHERE id = ?", now, agent_id)
+
+    async def list_silent_agents(self, seen_before: float) -> list[Agent]:
+        rows = await self._x.fetch(
+            f"SELECT {AGENT_COLS} FROM agents WHERE revoked_at IS NULL AND offline_alerted = 0 "
+            "AND COALESCE(last_seen, enrolled_at) < ?", seen_before)
+        return [_agent(r) for r in rows]
+
+    # events ------------------------------------------------------------------
+    async def insert_events(self, events: list[EventRecord]) -> set[str]:
+        if not events:
+            return set()
+        cols = [(e.id, e.agent_id, e.seq, e.time, e.received_at, e.kind, e.channel, e.host, e.user, e.path,
+                 e.content_hash, e.device_key, dumps(e.data)) for e in events]
+        if self.pg:
+            # one statement, race-free across collector processes: the conflict decides who is new
+            rows = await self._x.write_fetch(
+                f"INSERT INTO events ({EVENT_COLS}) SELECT * FROM unnest(?::text[], ?::text[], ?::bigint[], "
+                "?::float8[], ?::float8[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], "
+                "?::text[], ?::text[]) ON CONFLICT (id) DO NOTHING RETURNING id",
+                *[list(col) for col in zip(*cols)])
+            return {r["id"] for r in rows}
+        async with self.transaction() as tx:  # SQLite: the writer lock makes check-then-insert safe
+            ids = [e.id for e in events]
+            known = {r["id"] for r in await tx._x.fetch(f"SELECT id FROM events WHERE id IN ({_marks(len(ids))})",
+                                                         *ids)}
+            seen: set[str] = set()
+            new = []
+            for row in cols:
+                if row[0] not in known and row[0] not in seen:
+                    seen.add(row[0])
+                    new.append(row)
+            await tx._x.executemany(f"INSERT INTO events ({EVENT_COLS}) VALUES ({_marks(13)})", new)
+            return seen
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        r = await self._x.fetchrow(f"SELECT {EVENT_COLS} FROM events WHERE id = ?", event_id)
+        return _event(r) if r else None
+
+    async def count_events(self) -> int:
+        return int(await self._x.fetchval("SELECT COUNT(*) FROM events"))
+
+    # alerts ------------------------------------------------------------------
+    def _alert_values(self, a: Alert) -> tuple[Any, ...]:
+        return (a.created_at, a.updated_at, a.time, a.kind, a.title, a.agent_id, a.event_id, a.host, a.user,
+                a.channel, a.path, None if a.device is None else dumps(a.device),
+                None if a.destination is None else dumps(a.destination), a.content_hash, dumps(a.detectors),
+                a.score, a.level, dumps(a.explanation), dumps(a.evidence), a.status, a.assignee, a.note,
+                a.sla_deadline, a.escalation_level, a.acknowledged_at, a.incident_id)
+
+    async def insert_alert(self, alert: Alert) -> Alert:
+        cols = ALERT_COLS.split(", ", 1)[1]
+        async with self.transaction() as tx:
+            rows = await tx._x.write_fetch(f"INSERT INTO alerts ({cols}) VALUES ({_marks(26)}) RETURNING id",
+                                           *self._alert_values(alert))
+            alert.id = rows[0]["id"]
+            if alert.detectors:
+                await tx._x.executemany("INSERT INTO alert_detectors (alert_id, detector) VALUES (?, ?)",
+                                        [(alert.id, d) for d in sorted(set(alert.detectors))])
+        return alert
+
+    async def get_alert(self, alert_id: int) -> Alert | None:
+        r = await self._x.fetchrow(f"SELECT {ALERT_COLS} FROM alerts WHERE id = ?", alert_id)
+        return _alert(r) if r else None
+
+    async def update_alert(self, a: Alert) -> None:
+        await self._x.execute(
+            "UPDATE alerts SET updated_at = ?, title = ?, score = ?, level = ?, explanation = ?, status = ?, "
+            "assignee = ?, note = ?, sla_deadline = ?, escalation_level = ?, acknowledged_at = ?, incident_id = ? "
+            "WHERE id = ?", a.updated_at, a.title, a.score, a.level, dumps(a.explanation), a.status, a.assignee,
+            a.note, a.sla_deadline, a.escalation_level, a.acknowledged_at, a.incident_id, a.id)
+
+    async def list_alerts(self, flt: AlertFilter) -> AlertPage:
+        where, args = [], []
+        if flt.level:
+            where.append(f"level IN ({_marks(len(flt.level))})")
+            args += flt.level
+        if flt.status:
+            where.append(f"status IN ({_marks(len(flt.status))})")
+            args += flt.status
+        for col, value in (("host", flt.host), ('"user"', flt.user), ("kind", flt.kind),
+                           ("incident_id", flt.incident_id)):
+            if value is not None:
+                where.append(f"{col} = ?")
+                args.append(value)
+        if flt.detector:
+            if flt.detector.endswith(".*"):
+                # a range on the primary key: uses the index, unlike LIKE 'family.%'
+                prefix = flt.detector[:-1]
+                where.append("id IN (SELECT alert_id FROM alert_detectors WHERE detector >= ? AND detector < ?)")
+                args += [prefix, prefix[:-1] + "/"]
+            else:
+                where.append("id IN (SELECT alert_id FROM alert_detectors WHERE detector = ?)")
+                args.append(flt.detector)
+        if flt.since is not None:
+            where.append("time >= ?")
+            args.append(float(flt.since))
+        if flt.until is not None:
+            where.append("time < ?")
+            args.append(float(flt.until))
+        if flt.q:
+            like = "ILIKE" if self.pg else "LIKE"
+            pattern = f"%{_escape_like(flt.q)}%"
+            where.append(f"(title {like} ? ESCAPE '\\' OR path {like} ? ESCAPE '\\' OR host {like} ? ESCAPE '\\' "
+                         f"OR \"user\" {like} ? ESCAPE '\\')")
+            args += [pattern] * 4
+        if flt.before_id is not None:
+            where.append("id < ?")
+            args.append(flt.before_id)
+        sql = f"SELECT {ALERT_COLS} FROM alerts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY id DESC LIMIT ?"
+        rows = await self._x.fetch(sql, *args, flt.limit + 1)
+        items = [_alert(r) for r in rows[:flt.limit]]
+        return AlertPage(items=items, next_cursor=items[-1].id if len(rows) > flt.limit and items else None)
+
+    async def count_alerts_by_level(self) -> dict[str, int]:
+        rows = await self._x.fetch("SELECT level, COUNT(*) AS n FROM alerts GROUP BY level")
+        return {r["level"]: int(r["n"]) for r in rows}
+
+    async def count_alerts_by_status(self) -> dict[str, int]:
+        rows = await self._x.fetch("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    async def count_recent_alerts(self, *, since: float, host: str | None, user: str | None,
+                                  content_hash: str | None, detectors: list[str]) -> int:
+        if user:
+            who, args = '"user" = ?', [user]
+        elif host:
+            who, args = "host = ?", [host]
+        else:
+            return 0
+        same = []
+        if content_hash:
+            same.append("content_hash = ?")
+            args.append(content_hash)
+        if detectors:
+            same.append(f"id IN (SELECT alert_id FROM alert_detectors WHERE detector IN ({_marks(len(detectors))}))")
+            args += detectors
+        if not same:
+            return 0
+        return int(await self._x.fetchval(
+            f"SELECT COUNT(*) FROM alerts WHERE {who} AND time >= ? AND ({' OR '.join(same)})",
+            args[0], since, *args[1:]))
+
+    async def list_overdue(self, now: float, limit: int = 100) -> list[Alert]:
+        rows = await self._x.fetch(
+            f"SELECT {ALERT_COLS} FROM alerts WHERE sla_deadline <= ? AND status IN ({_marks(len(OPEN_STATUSES))}) "
+            "ORDER BY sla_deadline LIMIT ?", now, *OPEN_STATUSES, limit)
+        return [_alert(r) for r in rows]
+
+    async def escalate(self, alert_id: int, new_level: int, note: str, now: float, actor: str = "system") -> bool:
+        async with self.transaction() as tx:
+            changed = await tx._x.execute(
+                "UPDATE alerts SET escalation_level = ?, updated_at = ? WHERE id = ? AND escalation_level < ?",
+                new_level, now, alert_id, new_level) > 0
+            if changed:
+                await tx.add_audit(actor, "alert.escalate", "alert", str(alert_id),
+                                   {"escalation_level": new_level, "note": note}, now)
+            return changed
+
+    # incidents ---------------------------------------------------------------
+    async def find_open_incident(self, *, host: str | None, user: str | None, content_hash: str | None,
+                                 device_key: str | None, since: float) -> Incident | None:
+        same, args = [], []
+        if content_hash:
+            same.append("content_hash = ?")
+            args.append(content_hash)
+        if device_key:
+            same.append("device_key = ?")
+            args.append(device_key)
+        who = []
+        for col, value in (("host", host), ('"user"', user)):
+            if value:
+                who.append(f"{col} = ?")
+                args.append(value)
+        if not same or not who:
+            return None
+        r = await self._x.fetchrow(
+            f"SELECT {INCIDENT_COLS} FROM incidents WHERE ({' OR '.join(same)}) AND ({' OR '.join(who)}) "
+            "AND updated_at >= ? AND status = 'open' ORDER BY updated_at DESC LIMIT 1", *args, since)
+        return _incident(r) if r else None
+
+    async def insert_incident(self, i: Incident) -> Incident:
+        cols = INCIDENT_COLS.split(", ", 1)[1]
+        rows = await self._x.write_fetch(
+            f"INSERT INTO incidents ({cols}) VALUES ({_marks(12)}) RETURNING id", i.created_at, i.updated_at,
+            i.host, i.user, i.content_hash, i.device_key, i.score, i.level, i.status, i.alert_count,
+            dumps(i.steps), dumps(i.explanation))
+        i.id = rows[0]["id"]
+        return i
+
+    async def update_incident(self, i: Incident) -> None:
+        await self._x.execute(
+            'UPDATE incidents SET updated_at = ?, host = ?, "user" = ?, content_hash = ?, device_key = ?, score = ?, '
+            "level = ?, status = ?, alert_count = ?, steps = ?, explanation = ? WHERE id = ?",
+            i.updated_at, i.host, i.user, i.content_hash, i.device_key, i.score, i.level, i.status, i.alert_count,
+            dumps(i.steps), dumps(i.explanation), i.id)
+
+    async def get_incident(self, incident_id: int) -> Incident | None:
+        r = await self._x.fetchrow(f"SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?", incident_id)
+        return _incident(r) if r else None
+
+    async def list_incidents(self, *, status: str | None = None, before_id: int | None = None,
+                             limit: int = 50) -> list[Incident]:
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if before_id is not None:
+            where.append("id < ?")
+            args.append(before_id)
+        sql = f"SELECT {INCIDENT_COLS} FROM incidents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        rows = await self._x.fetch(sql + " ORDER BY id DESC LIMIT ?", *args, limit)
+        return [_incident(r) for r in rows]
+
+    # devices -----------------------------------------------------------------
+    async def upsert_device(self, d: Device) -> Device:
+        rows = await self._x.write_fetch(
+            f"INSERT INTO devices ({DEVICE_COLS.split(', ', 1)[1]}) VALUES ({_marks(13)}) "
+            "ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, last_host = excluded.last_host, "
+            "vendor = COALESCE(excluded.vendor, devices.vendor), model = COALESCE(excluded.model, devices.model), "
+            "label = COALESCE(excluded.label, devices.label), fs_uuid = COALESCE(excluded.fs_uuid, devices.fs_uuid) "
+            f"RETURNING {DEVICE_COLS}",
+            d.key, d.vendor_id, d.product_id, d.vendor, d.model, d.serial, d.fs_uuid, d.label, d.first_seen,
+            d.last_seen, d.last_host, d.status, d.note)
+        return _device(rows[0])
+
+    async def get_device(self, device_id: int) -> Device | None:
+        r = await self._x.fetchrow(f"SELECT {DEVICE_COLS} FROM devices WHERE id = ?", device_id)
+        return _device(r) if r else None
+
+    async def list_devices(self) -> list[Device]:
+        return [_device(r) for r in await self._x.fetch(f"SELECT {DEVICE_COLS} FROM devices ORDER BY last_seen DESC")]
+
+    async def set_device_status(self, device_id: int, status: str, note: str | None) -> bool:
+        return await self._x.execute("UPDATE devices SET status = ?, note = ? WHERE id = ?",
+                                     status, note, device_id) > 0
+
+    # audit and reviews -------------------------------------------------------
+    async def add_audit(self, actor: str, action: str, target_type: str, target_id: str,
+                        detail: dict[str, Any], now: float) -> AuditEntry:
+        rows = await self._x.write_fetch(
+            "INSERT INTO audit (time, actor, action, target_type, target_id, detail) VALUES (?, ?, ?, ?, ?, ?) "
+            "RETURNING id", now, actor, action, target_type, target_id, dumps(detail))
+        return AuditEntry(rows[0]["id"], now, actor, action, target_type, target_id, detail)
+
+    async def list_audit(self, *, target_type: str | None = None, target_id: str | None = None,
+                         limit: int = 100) -> list[AuditEntry]:
+        where, args = [], []
+        if target_type:
+            where.append("target_type = ?")
+            args.append(target_type)
+        if target_id:
+            where.append("target_id = ?")
+            args.append(target_id)
+        sql = "SELECT * FROM audit" + (" WHERE " + " AND ".join(where) if where else "")
+        return [_audit(r) for r in await self._x.fetch(sql + " ORDER BY id DESC LIMIT ?", *args, limit)]
+
+    async def add_review(self, actor: str, doc_hash: str, verdict: str, finding_count: int, size: int,
+                         now: float) -> Review:
+        rows = await self._x.write_fetch(
+            "INSERT INTO reviews (time, actor, doc_hash, verdict, finding_count, size) VALUES (?, ?, ?, ?, ?, ?) "
+            "RETURNING id", now, actor, doc_hash, verdict, finding_count, size)
+        return Review(rows[0]["id"], now, actor, doc_hash, verdict, finding_count, size)
+
+    # outbox ------------------------------------------------------------------
+    async def outbox_enqueue(self, items: list[OutboxItem]) -> int:
+        n = 0
+        async with self.transaction() as tx:
+            for it in items:
+                rows = await tx._x.write_fetch(
+                    "INSERT INTO outbox (key, destination, alert_id, payload, status, attempts, next_attempt_at, "
+                    "created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING id",
+                    it.key, it.destination, it.alert_id, dumps(it.payload), float(it.next_attempt_at),
+                    float(it.created_at or _time.time()))
+                if rows:
+                    it.id = rows[0]["id"]
+                    n += 1
+        return n
+
+    async def outbox_claim(self, now: float, limit: int, lease: float, worker: str) -> list[OutboxItem]:
+        skip = " FOR UPDATE SKIP LOCKED" if self.pg else ""
+        rows = await self._x.write_fetch(
+            "UPDATE outbox SET lease_until = ?, worker = ?, attempts = attempts + 1 WHERE id IN "
+            "(SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? "
+            f"ORDER BY next_attempt_at, id LIMIT ?{skip}) RETURNING {OUTBOX_COLS}",
+            now + lease, worker, now, now, limit)
+        return sorted((_outbox(r) for r in rows), key=lambda it: (it.next_attempt_at, it.id or 0))
+
+    async def outbox_delivered(self, item_id: int, now: float) -> None:
+        await self._x.execute("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_until = 0, "
+                              "last_error = NULL WHERE id = ?", now, item_id)
+
+    async def outbox_failed(self, item_id: int, error: str, next_attempt_at: float | None, now: float) -> None:
+        if next_attempt_at is None:
+            await self._x.execute("UPDATE outbox SET status = 'dead', last_error = ?, lease_until = 0 WHERE id = ?",
+                                  error[:2000], item_id)
+        else:
+            await self._x.execute("UPDATE outbox SET last_error = ?, next_attempt_at = ?, lease_until = 0 "
+                                  "WHERE id = ?", error[:2000], float(next_attempt_at), item_id)
+
+    async def outbox_list(self, status: str | None, limit: int) -> list[OutboxItem]:
+        if status:
+            rows = await self._x.fetch(f"SELECT {OUTBOX_COLS} FROM outbox WHERE status = ? ORDER BY id DESC LIMIT ?",
+                                       status, limit)
+        else:
+            rows = await self._x.fetch(f"SELECT {OUTBOX_COLS} FROM outbox ORDER BY id DESC LIMIT ?", limit)
+        return [_outbox(r) for r in rows]
+
+    async def outbox_retry(self, item_id: int, now: float) -> bool:
+        return await self._x.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = 0 "
+                                     "WHERE id = ? AND status = 'dead'", now, item_id) > 0
+
+    async def outbox_depth(self) -> dict[str, int]:
+        rows = await self._x.fetch("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}
+
+    # retention ---------------------------------------------------------------
+    async def purge_before(self, *, events_before: float, alerts_before: float, batch: int = 5000) -> dict[str, int]:
+        closed = ("resolved", "false_positive")
+        total = {"events": 0, "alerts": 0}
+        # small batches keep each write transaction short, so ingest is never stalled for long
+        while True:
+            n = await self._x.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE received_at < ? LIMIT ?)",
+                events_before, batch)
+            total["events"] += n
+            if n < batch:
+                break
+        while True:
+            async with self.transaction() as tx:
+                ids = [r["id"] for r in await tx._x.fetch(
+                    "SELECT id FROM alerts WHERE updated_at < ? AND status IN (?, ?) LIMIT ?",
+                    alerts_before, *closed, batch)]
+                if ids:
+                    await tx._x.execute(f"DELETE FROM alert_detectors WHERE alert_id IN ({_marks(len(ids))})", *ids)
+                    await tx._x.execute(f"DELETE FROM alerts WHERE id IN ({_marks(len(ids))})", *ids)
+            total["alerts"] += len(ids)
+            if len(ids) < batch:
+                break
+        return total
