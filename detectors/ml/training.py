@@ -1,0 +1,147 @@
+"""Reading a labelled folder, training on it, and cross-validated evaluation.
+
+Folder layout (``leakwarden train --data DIR``)::
+
+    DIR/sensitive/**/*   documents that must be flagged
+    DIR/public/**/*      documents that must not
+
+Files are read as UTF-8 text (other bytes are replaced; empty files are
+skipped). For evaluation, documents are grouped so that a whole group is held
+out at once: the first folder level under ``sensitive/`` or ``public/`` when
+there is one (``sensitive/contracts/a.txt`` -> group ``sensitive/contracts``),
+else the file-name prefix before ``__`` (the bundled corpus names files
+``<template>__0001.txt``), else the file itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import precision_score, recall_score, roc_auc_score
+from sklearn.model_selection import GroupKFold, StratifiedKFold
+
+from detectors.ml import model as ml_model
+from leakwarden.errors import ModelError
+
+LABELS = {"sensitive": 1, "public": 0}
+#: documents are read up to this size: the classifier only looks at the head
+MAX_READ = 1 << 20
+
+
+@dataclass
+class Dataset:
+    texts: list[str]
+    labels: list[int]
+    groups: list[str]
+    paths: list[str]
+
+
+def load_folder(directory: str | Path) -> Dataset:
+    root = Path(directory)
+    if not root.is_dir():
+        raise ModelError(f"{root}: training data folder not found")
+    data = Dataset([], [], [], [])
+    for name, label in LABELS.items():
+        sub = root / name
+        if not sub.is_dir():
+            raise ModelError(f"{root}: expected sub-folders 'sensitive/' and 'public/'; '{name}/' is missing")
+        for path in sorted(p for p in sub.rglob("*") if p.is_file()):
+            with path.open("rb") as f:
+                text = f.read(MAX_READ).decode("utf-8", "replace")
+            if not text.strip():
+                continue
+            rel = path.relative_to(sub)
+            if len(rel.parts) > 1:
+                group = f"{name}/{rel.parts[0]}"
+            elif "__" in path.stem:
+                group = f"{name}/{path.stem.split('__', 1)[0]}"
+            else:
+                group = f"{name}/{rel}"
+            data.texts.append(text)
+            data.labels.append(label)
+            data.groups.append(group)
+            data.paths.append(str(path))
+    for name, label in LABELS.items():
+        if data.labels.count(label) < 2:
+            raise ModelError(f"{root}/{name}: needs at least 2 non-empty documents, found {data.labels.count(label)}")
+    return data
+
+
+@dataclass
+class Evaluation:
+    folds: int
+    grouped: bool
+    precision: float
+    recall: float
+    roc_auc: float
+    threshold: float
+    documents: int
+    false_positives: list[str]
+    false_negatives: list[str]
+
+    def report(self) -> str:
+        how = "whole groups held out" if self.grouped else "stratified, documents held out"
+        return "\n".join([
+            f"documents: {self.documents}   cross-validation: {self.folds} folds ({how})",
+            f"threshold: {self.threshold:.2f}",
+            f"precision: {self.precision:.3f}",
+            f"recall:    {self.recall:.3f}",
+            f"ROC-AUC:   {self.roc_auc:.3f}",
+        ])
+
+
+def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: float = 8.0) -> tuple[Evaluation, np.ndarray]:
+    """Out-of-fold probabilities for every document; groups held out when there are enough."""
+    y = np.asarray(data.labels)
+    groups = np.asarray(data.groups)
+    per_class_groups = min(len(set(groups[y == k])) for k in (0, 1))
+    grouped = per_class_groups >= 2
+    if grouped:
+        k = min(folds, len(set(groups)))
+        splits = list(GroupKFold(k).split(data.texts, y, groups))
+    else:
+        k = min(folds, int(min(y.sum(), len(y) - y.sum())))
+        splits = list(StratifiedKFold(k, shuffle=True, random_state=0).split(data.texts, y))
+    prob = np.zeros(len(y))
+    texts = np.asarray(data.texts, dtype=object)
+    for train_idx, test_idx in splits:
+        if len(set(y[train_idx].tolist())) < 2:  # a fold without both classes cannot train
+            prob[test_idx] = 0.5
+            continue
+        pipe = ml_model.build_pipeline(c).fit(list(texts[train_idx]), y[train_idx])
+        prob[test_idx] = pipe.predict_proba(list(texts[test_idx]))[:, 1]
+    pred = prob >= threshold
+    ev = Evaluation(
+        folds=k,
+        grouped=grouped,
+        precision=float(precision_score(y, pred, zero_division=0)),
+        recall=float(recall_score(y, pred, zero_division=0)),
+        roc_auc=float(roc_auc_score(y, prob)),
+        threshold=threshold,
+        documents=len(y),
+        false_positives=[p for p, t, q in zip(data.paths, y, pred) if q and not t],
+        false_negatives=[p for p, t, q in zip(data.paths, y, pred) if t and not q],
+    )
+    return ev, prob
+
+
+def train_folder(directory: str | Path, *, c: float = 8.0) -> ml_model.Model:
+    data = load_folder(directory)
+    return ml_model.train(data.texts, data.labels, c=c, source=str(directory))
+
+
+def train_bundled(per_template: int = 24, seed: int = 20261129, c: float = 8.0) -> ml_model.Model:
+    """The shipped model: trained on the generated corpus of :mod:`detectors.ml.corpus`."""
+    from detectors.ml import corpus, corpus_vocab
+
+    docs = corpus.generate(per_template, seed)
+    return ml_model.train(
+        [d.text for d in docs],
+        [int(d.label == corpus.SENSITIVE) for d in docs],
+        c=c,
+        source=f"bundled corpus (detectors.ml.corpus, {len(corpus.TEMPLATES)} templates, "
+               f"{per_template} per template, seed {seed})",
+        exclude_terms=corpus_vocab.filler_terms(),
+    )
