@@ -27,6 +27,7 @@ __all__ = [
     "us_ssn",
     "jwt_parts",
     "private_key_block",
+    "is_der_sequence",
     "github_checksum",
     "shannon_entropy",
     "char_classes",
@@ -185,18 +186,19 @@ _PEM_HEADER_LINE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*:")
 _B64_LINE = re.compile(r"^[A-Za-z0-9+/=]+$")
 
 
-def private_key_block(label: str, end_label: str, body: str) -> int | None:
-    """Decoded size of a plausible private key body, else ``None``.
+def private_key_block(label: str, end_label: str, body: str) -> bytes | None:
+    """The decoded body of a plausible private key block, else ``None``.
 
     ``label``/``end_label`` are the words between BEGIN/END and the dashes
-    (``RSA PRIVATE KEY``). Legacy encrypted PEM headers (``Proc-Type``,
-    ``DEK-Info``) and PGP armour headers and checksum are skipped.
+    (``RSA PRIVATE KEY``): they must match and name a private key. The body must
+    be base64 of at least 48 bytes (the smallest real keys, Ed25519 PKCS#8);
+    legacy encrypted PEM headers (``Proc-Type``, ``DEK-Info``) and PGP armour
+    headers and checksum are skipped. OpenSSH bodies must carry their magic.
     """
     if label != end_label or "PRIVATE KEY" not in label:
         return None
     lines = [ln.strip() for ln in body.strip().splitlines()]
-    pgp = "PGP" in label
-    if pgp:
+    if "PGP" in label:
         # armour headers end at the first blank line; the last line may be "=CRC24"
         if "" in lines:
             head, lines = lines[: lines.index("")], lines[lines.index("") + 1:]
@@ -215,16 +217,16 @@ def private_key_block(label: str, end_label: str, body: str) -> int | None:
         raw = base64.b64decode(data + "=" * (-len(data) % 4), validate=True)
     except (binascii.Error, ValueError):
         return None
-    if len(raw) < 48:  # the smallest real keys (Ed25519 PKCS#8) are ~48 bytes
+    if len(raw) < 48:
         return None
-    if label == "OPENSSH PRIVATE KEY":
-        return len(raw) if raw.startswith(b"openssh-key-v1\0") else None
-    if pgp:
-        return len(raw) if raw[0] & 0x80 else None
-    if "ENCRYPTED" not in label and not any(_PEM_HEADER_LINE.match(ln) for ln in body.strip().splitlines()[:2]):
-        # unencrypted PKCS#1/PKCS#8/SEC1 bodies are DER: a SEQUENCE
-        return len(raw) if raw[0] == 0x30 else None
-    return len(raw)
+    if label == "OPENSSH PRIVATE KEY" and not raw.startswith(b"openssh-key-v1\0"):
+        return None
+    return raw
+
+
+def is_der_sequence(raw: bytes) -> bool:
+    """Whether bytes start like DER (PKCS#1, PKCS#8, SEC1 keys are all a SEQUENCE)."""
+    return len(raw) > 2 and raw[0] == 0x30 and (raw[1] < 0x80 or raw[1] in (0x81, 0x82, 0x83))
 
 
 # --- GitHub tokens -------------------------------------------------------------------

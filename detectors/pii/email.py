@@ -10,7 +10,8 @@ from detectors.findings import Severity
 
 #: RFC 2606/6761 names that can never be delivered to
 _RESERVED_TLDS = frozenset(["test", "example", "invalid", "localhost", "local"])
-#: documentation domains: kept (rosters and mail really use them) at lower confidence
+#: documentation domains: kept, since rosters and test exports really hold them, but a
+#: little less certain and flagged so a policy can drop them (min_confidence 0.65)
 _EXAMPLE_DOMAINS = re.compile(r"(?:^|\.)example\.(?:com|org|net)$")
 #: "icon@2x.png", "lib@1.2.min.js": asset names, not addresses
 _FILE_SUFFIXES = frozenset(
@@ -43,7 +44,7 @@ class EmailDetector(PatternDetector):
             return False
         if ".." in local or local.lower() in _NON_PERSONAL_LOCAL:
             return False
-        if re.match(r"[0-9]+(?:\.[0-9]+)*x?\.", domain):  # "@2x.", "@1.5x.": retina assets
+        if re.match(r"[0-9]+(?:\.[0-9]+)?x\.", domain):  # "@2x.", "@1.5x.": retina assets
             return False
         # "scheme://user:password@host.tld" is a credential URL, not an address
         text = segment.text
@@ -53,5 +54,8 @@ class EmailDetector(PatternDetector):
 
     def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
         if _EXAMPLE_DOMAINS.search(value.rpartition("@")[2].lower()):
-            return 0.45
+            return 0.6
         return self.base_confidence
+
+    def attributes(self, value: str, match: re.Match[str], segment: Segment) -> dict[str, object]:
+        return {"example_domain": True} if _EXAMPLE_DOMAINS.search(value.rpartition("@")[2].lower()) else {}

@@ -26,7 +26,7 @@ _UNQUOTED = r"(?P<uv>[^\s\"'`<>]{1,200})"
 _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # key = value, key: value, "key": "value", key => value, KEY ?= value ...
     ("assign", re.compile(
-        rf"(?<![A-Za-z0-9_.$@-])(?P<key>[A-Za-z0-9_.$@-]*{_PW})[\"'\]]?\s{{0,4}}"
+        rf"(?<![A-Za-z0-9_.$@-])(?P<key>[A-Za-z0-9_.$@-]*{_PW}[0-9]{{0,2}})[\"'\]]?\s{{0,4}}"
         rf"(?:[?:+]?=(?![=~])|=>|->|:(?![:/]))[ \t]{{0,8}}(?:{_QUOTED}|{_UNQUOTED})"
     )),
     # password: str = "value" (annotated assignment)
@@ -83,7 +83,7 @@ _PLACEHOLDER_WORDS = frozenset(
      "enter", "your", "the", "is", "must", "should", "will", "not", "set"]
 )
 _PLACEHOLDER = re.compile(
-    r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Za-z_][A-Za-z0-9_]*\)?|\$\(.*\)?|%\(?[\w.]*\)?[sdr]
+    r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Z_][A-Z0-9_]*\)?|\$[a-z_][a-z0-9_]*|\$\(.*\)?|%\(?[\w.]*\)?[sdr]
       |%[A-Za-z_][A-Za-z0-9_]*%|\{\{.*\}?\}?|\{%.*|\{[A-Za-z_][\w.]*\}|@[A-Za-z_][\w.]*@|__[A-Za-z_]\w*__
       |ENC\(.*\)|!(?:vault|Ref|Sub|GetAtt|ImportValue|secret|env|include)\b.*
       |(?:env|secret|secrets|vault|file|ssm|awssm|op|keyring):.*|\$2[abxy]?\$.*|\$argon2.*|\{(?:SSHA|SHA|CRYPT|MD5)\}.*)$""",
@@ -110,7 +110,7 @@ def _key_names_password(form: str, key: str) -> bool:
     parts = _key_parts(key)
     if not parts or any(p in _NOT_SECRET_KEY_PARTS for p in parts):
         return False
-    last = parts[-1]
+    last = parts[-1].rstrip("0123456789")
     return last in ("pass", "pwd", "pword", "pw") or last.endswith(_PW_WORDS)
 
 
@@ -153,7 +153,7 @@ class PasswordDetector(PatternDetector):
     id = "secret.password"
     severity = Severity.HIGH
     prefilter = (
-        r"(?:pass(?:word|wd|phrase)?|pwd|pword)[\"'\]]?\s{0,4}(?:[?:+]?=|=>|->|:)"
+        r"(?:pass(?:word|wd|phrase)?|pwd|pword)[0-9]{0,2}[\"'\]]?\s{0,4}(?:[?:+]?=|=>|->|:)"
         r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s*,"
         r"|(?:pass(?:word|wd)?|pwd)>"
         r"|--(?:[a-z]+-)?(?:pass(?:word|wd|phrase)?|pwd)[= \t]"

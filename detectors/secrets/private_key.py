@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Match, Severity
-from detectors.validators import private_key_block
+from detectors.validators import is_der_sequence, private_key_block
 
 #: how far the END line may be from BEGIN (an RSA-8192 PEM is ~6.5 kB)
 _MAX_BLOCK = 16384
@@ -35,12 +35,16 @@ class PrivateKeyDetector(PatternDetector):
                 continue
             # keys embedded in JSON/env strings carry literal "\n" escapes
             body = text[m.end():e.start()].replace("\\n", "\n").replace("\\r", "")
-            size = private_key_block(label, e.group(1), body)
-            if size is None:
+            raw = private_key_block(label, e.group(1), body)
+            if raw is None:
                 continue
+            # a real unencrypted PEM body is DER; random base64 under a key label is
+            # still reported (a damaged or fabricated key), just less surely
+            plain_pem = not any(w in label for w in ("OPENSSH", "PGP", "ENCRYPTED")) and "Proc-Type" not in body
+            confidence = 0.75 if plain_pem and not is_der_sequence(raw) else self.base_confidence
             yield Match(
                 detector=self.id, start=m.start(), end=e.end(), value=text[m.start():e.end()],
-                confidence=self.base_confidence, severity=self.severity,
+                confidence=confidence, severity=self.severity,
                 attributes={"key_type": label.removesuffix(" BLOCK").removesuffix("PRIVATE KEY").strip() or "PKCS8",
-                            "bytes": size},
+                            "bytes": len(raw)},
             )

@@ -191,7 +191,7 @@ def test_card_scheme_attribute_and_severity(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     "addr",
-    ["priya@corp-mail.cn", "li.wei@mail.contoso.org", "bob@fabrikam.co.uk", "wang_fang@qq.com",
+    ["priya@corp-mail.cn", "omar@163.com", "x1@126.net", "li.wei@mail.contoso.org", "bob@fabrikam.co.uk", "wang_fang@qq.com",
      "first.last+tag@sub.example-corp.com", "t.nguyen36@university.edu"],
 )
 def test_email_found(engine: Engine, addr: str) -> None:
@@ -204,6 +204,7 @@ def test_email_at_example_domains_kept_with_lower_confidence(engine: Engine) -> 
     real = engine.scan(Segment(text="alice@corp-mail.cn", path="t"))
     doc = engine.scan(Segment(text="alice@example.com", path="t"))
     assert real and doc and doc[0].confidence < real[0].confidence
+    assert doc[0].attributes["example_domain"] is True and "example_domain" not in real[0].attributes
     assert doc[0].severity is Severity.LOW
 
 

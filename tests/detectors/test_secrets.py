@@ -245,6 +245,12 @@ def test_private_key_block_is_one_finding(engine: Engine, real_keys: dict[str, s
     assert body_line[4:-4] not in mask(ms[0].value)
 
 
+def test_private_key_with_non_der_body_found_less_surely(engine: Engine) -> None:
+    fake = "-----BEGIN RSA PRIVATE KEY-----\n" + base64.b64encode(bytes(range(7, 250))).decode() + "\n-----END RSA PRIVATE KEY-----"
+    (m,) = [m for m in engine.scan(Segment(text=fake, path="t")) if m.detector == "secret.private_key"]
+    assert m.value == fake and m.confidence < PrivateKeyDetector.base_confidence
+
+
 def test_private_key_in_json_string(engine: Engine, real_keys: dict[str, str]) -> None:
     doc = json.dumps({"type": "service_account", "private_key": real_keys["pkcs8"]})
     assert len(found(engine, doc, "secret.private_key")) == 1
@@ -294,6 +300,7 @@ def test_private_key_near_misses(engine: Engine, text: str) -> None:
         ("DATABASE_URL=postgres://app:Pg7xLm2q@db.internal:5432/app", "Pg7xLm2q"),
         ("redis://:R3disPw9@cache:6379/0", "R3disPw9"),
         ("password: str = \"K8s!pw77\"", "K8s!pw77"),
+        ("ADMIN_PASSWORD2=$aB3dE5fG9", "$aB3dE5fG9"),
     ],
 )
 def test_password_found(engine: Engine, text: str, value: str) -> None:
