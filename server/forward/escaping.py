@@ -10,7 +10,7 @@ from __future__ import annotations
 import html as _html
 import re
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<&])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -27,10 +27,12 @@ def slack(text: str) -> str:
 def markdown(text: str) -> str:
     """Markdown (Teams Adaptive Cards, TheHive descriptions): backslash every special character.
 
-    ``<`` and ``&`` are escaped too, so no renderer that passes inline HTML
-    through can be made to render a tag from a file name.
+    ``&``, ``<`` and ``>`` become entity references, which Markdown renders as
+    the literal character: no renderer that passes inline HTML through can be
+    made to render a tag from a file name.
     """
-    return _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub("", text))
+    text = _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub("", text))
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def cef_header(text: str) -> str:
