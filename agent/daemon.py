@@ -157,6 +157,8 @@ class Agent:
             pass
 
     def stop(self, drain_timeout: float = 5.0) -> None:
+        if self.pipeline is None:
+            return
         for m in reversed(self.monitors):
             m.stop()
         self.monitors = []
@@ -166,9 +168,11 @@ class Agent:
             self._thread.join(timeout=60)
         if self.shipper is not None:
             self.shipper.stop(drain_timeout=drain_timeout)
+        depth = self.spool.depth
         self.spool.close()
         self.index.close()
-        log.info("agent stopped", extra={"ctx": {"spool_depth_left": self.spool.depth}})
+        self.pipeline = None
+        log.info("agent stopped", extra={"ctx": {"spool_depth_left": depth}})
 
     def reload(self) -> bool:
         try:

@@ -83,7 +83,10 @@ class Shipper:
     def notify(self) -> None:
         loop, wake = self._loop, self._wake
         if loop is not None and wake is not None:
-            loop.call_soon_threadsafe(wake.set)
+            try:
+                loop.call_soon_threadsafe(wake.set)
+            except RuntimeError:
+                pass  # the loop already ended (stopping)
 
     def stop(self, drain_timeout: float = 0.0) -> None:
         """Stop; with ``drain_timeout`` first try to empty the spool for that long."""
@@ -114,8 +117,9 @@ class Shipper:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
         if not self.cfg.url:
-            self.set_state("off", "no collector.url configured")
-            await self._sleep(1e9)
+            self.set_state("off", None)  # no collector.url: events stay in the spool
+            while not self._stop.is_set():
+                await self._sleep(3600)
             return
         timeout = aiohttp.ClientTimeout(total=self.cfg.timeout)
         connector = aiohttp.TCPConnector(ssl=self._ssl(), limit=2)

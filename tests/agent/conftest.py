@@ -79,3 +79,24 @@ def receiver() -> Iterator[Receiver]:
     r = Receiver().start()
     yield r
     r.stop()
+
+
+@pytest.fixture
+def run_agent() -> Iterator[Callable[..., Any]]:
+    from agent.daemon import Agent
+
+    started: list[Agent] = []
+
+    def start(cfg: AgentConfig, **kw: Any) -> Agent:
+        a = Agent(cfg, **kw)
+        a.start()
+        started.append(a)
+        return a
+
+    yield start
+    for a in started:
+        a.stop(drain_timeout=0)
+
+
+def events_of(state_dir: str | Path, kind: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in spooled(state_dir) if kind is None or e["kind"] == kind]

@@ -1,0 +1,188 @@
+"""File monitor + pipeline on real inotify over temporary folders."""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agent.daemon import Agent
+from agent.destinations import Destinations
+from agent.devicepolicy import DevicePolicy
+from agent.index import Index
+from agent.monitors.files import FilesMonitor
+from agent.pipeline import Pipeline
+from agent.scanning import ContentScanner
+from agent.spool import Spool
+from tests.agent.conftest import ID_NUMBER, MARKED, SENSITIVE, events_of, needs_root, wait_for, write_config
+
+
+def _state_bytes(state_dir: str) -> bytes:
+    return b"".join(p.read_bytes() for p in Path(state_dir).iterdir() if p.is_file())
+
+
+def test_sensitive_write_is_reported_redacted_and_plain_files_are_not(tmp_path: Path, run_agent, caplog) -> None:
+    caplog.set_level(logging.DEBUG)
+    cfg = write_config(tmp_path)
+    agent = run_agent(cfg)
+    watched = Path(cfg.files.roots[0])
+    (watched / "notes.txt").write_text("lunch at noon\n")
+    (watched / "sub").mkdir()
+    (watched / "sub" / "staff.txt").write_bytes(SENSITIVE)
+    ev = wait_for(lambda: events_of(cfg.state_dir, "file.create"))[0]
+    assert ev["file"]["path"] == str(watched / "sub" / "staff.txt")
+    assert ev.get("channel", "local") == "local" and ev["host"] == "test-host"
+    f = ev["findings"][0]
+    assert f["detector"] == "pii.cn_resident_id"
+    assert f["masked"].startswith("1101") and "*" in f["masked"] and len(f["hash"]) == 64
+    wait_for(lambda: agent.pipeline.idle.is_set() and agent.pipeline.status.scanned >= 2)
+    assert [e["file"]["path"] for e in events_of(cfg.state_dir) if e.get("file")] == [str(watched / "sub" / "staff.txt")]
+    agent.stop(drain_timeout=0)
+    # The raw value is nowhere: not in the spool, the index or the logs.
+    assert ID_NUMBER.encode() not in _state_bytes(cfg.state_dir)
+    assert ID_NUMBER not in caplog.text
+
+
+def test_a_file_rewritten_1000_times_in_a_second_is_scanned_once(tmp_path: Path, run_agent) -> None:
+    cfg = write_config(tmp_path, files={"settle": 0.2, "max_delay": 5.0})
+    agent = run_agent(cfg)
+    target = Path(cfg.files.roots[0]) / "draft.txt"
+    t0 = time.monotonic()
+    for i in range(1000):
+        target.write_bytes(SENSITIVE + f"rev {i}\n".encode())
+    assert time.monotonic() - t0 < 4.5  # all rewrites fell inside one debounce window
+    wait_for(lambda: events_of(cfg.state_dir, "file.create"))
+    wait_for(lambda: agent.pipeline.idle.is_set(), timeout=5)
+    time.sleep(0.3)
+    assert agent.pipeline.status.scanned == 1
+    (ev,) = events_of(cfg.state_dir, "file.create")
+    assert ev["attributes"]["latency_s"] < 5.5
+
+
+def test_rename_to_jpg_and_delete_of_a_sensitive_file_are_signals(tmp_path: Path, run_agent) -> None:
+    cfg = write_config(tmp_path)
+    agent = run_agent(cfg)
+    watched = Path(cfg.files.roots[0])
+    doc = watched / "plan.txt"
+    doc.write_bytes(MARKED)
+    wait_for(lambda: events_of(cfg.state_dir, "file.create"))
+    disguised = watched / "holiday.jpg"
+    os.rename(doc, disguised)
+    mv = wait_for(lambda: events_of(cfg.state_dir, "file.move"))[0]
+    assert mv["file"]["old_path"] == str(doc) and mv["file"]["path"] == str(disguised)
+    assert mv["attributes"]["extension_changed"] == [".txt", ".jpg"]
+    assert mv["attributes"]["previous_detectors"] == ["marking.cn_state_secret"]
+    assert mv["findings"] and mv["attributes"]["cached"] is True  # same content: not scanned again
+    disguised.unlink()
+    rm = wait_for(lambda: events_of(cfg.state_dir, "file.delete"))[0]
+    assert rm["file"]["path"] == str(disguised)
+    assert rm["attributes"]["previous_detectors"] == ["marking.cn_state_secret"]
+    # A plain file deleted says nothing.
+    (watched / "plain.txt").write_text("x")
+    wait_for(lambda: agent.pipeline.idle.is_set() and agent.pipeline.status.scanned >= 3)
+    (watched / "plain.txt").unlink()
+    time.sleep(0.3)
+    assert len(events_of(cfg.state_dir, "file.delete")) == 1
+
+
+def test_catch_up_finds_what_changed_while_the_agent_was_down(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path)
+    watched = Path(cfg.files.roots[0])
+    (watched / "old.txt").write_bytes(MARKED)
+    (watched / "keep.txt").write_text("plain")
+    a = Agent(cfg)
+    a.start()
+    wait_for(lambda: events_of(cfg.state_dir, "file.write") or events_of(cfg.state_dir, "file.create"))
+    wait_for(lambda: a.pipeline.idle.is_set() and a.pipeline.status.scanned >= 2)
+    a.stop(drain_timeout=0)
+    before = {e["id"] for e in events_of(cfg.state_dir)}
+    # While down: one sensitive file deleted, one plain file made sensitive, one new.
+    (watched / "old.txt").unlink()
+    (watched / "keep.txt").write_bytes(SENSITIVE)
+    (watched / "new.txt").write_bytes(SENSITIVE)
+    a = Agent(cfg)
+    a.start()
+    try:
+        wait_for(lambda: len([e for e in events_of(cfg.state_dir) if e["id"] not in before and e.get("file")]) >= 3)
+        wait_for(lambda: events_of(cfg.state_dir, "agent.gap"))
+    finally:
+        a.stop(drain_timeout=0)
+    new = [e for e in events_of(cfg.state_dir) if e["id"] not in before]
+    by_kind = {(e["kind"], Path(e["file"]["path"]).name) for e in new if e.get("file")}
+    assert by_kind == {("file.delete", "old.txt"), ("file.write", "keep.txt"), ("file.write", "new.txt")}
+    assert all(e["attributes"].get("catch_up") for e in new if e["kind"] == "file.write")
+    assert "1 deleted" in events_of(cfg.state_dir, "agent.gap")[-1]["attributes"]["detail"]
+
+
+def test_queue_overflow_rescans_the_root_and_loses_nothing(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, files={"queue_max": 20})
+    root = cfg.files.roots[0]
+    inbox: queue.Queue[object] = queue.Queue(maxsize=cfg.files.queue_max)
+    spool = Spool(tmp_path / "spool.db", max_events=10_000, max_bytes=1 << 26)
+    index = Index(tmp_path / "index.db")
+    files = FilesMonitor(inbox, cfg.files.include, cfg.files.exclude)
+    pipe = Pipeline(cfg, inbox=inbox, spool=spool, index=index,
+                    scanner=ContentScanner(policy=None, hash_key=cfg.hash_key, index=index, max_file_size=1 << 20),
+                    destinations=Destinations.empty(), device_policy=DevicePolicy.default_policy(), files=files)
+    files.start()
+    files.add_root(root)
+    index.mark_root_indexed(root)
+    try:
+        # Nobody consumes yet: the queue fills after 20 events, the rest would be lost without the overflow path.
+        for i in range(300):
+            Path(root, f"f{i:03}.txt").write_bytes(SENSITIVE if i % 10 == 0 else b"nothing here %d" % i)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            pipe.step(0.05)
+            got = {e["file"]["path"] for e in events_of(tmp_path.parent / tmp_path.name, None) if e.get("file")} if False else None
+            if len({e for e in _paths(spool)}) >= 30 and pipe.idle.is_set():
+                break
+    finally:
+        files.stop()
+    kinds = [k for k, _ in _kinds(spool)]
+    assert "agent.overflow" in kinds
+    assert _paths(spool) == {str(Path(root, f"f{i:03}.txt")) for i in range(0, 300, 10)}
+
+
+def _kinds(spool: Spool) -> list[tuple[str, dict]]:
+    import msgspec
+
+    return [(d["kind"], d) for d in (msgspec.json.decode(x.body) for x in spool.peek(100_000))]
+
+
+def _paths(spool: Spool) -> set[str]:
+    return {d["file"]["path"] for k, d in _kinds(spool) if k.startswith("file.")}
+
+
+def test_files_over_budget_are_skipped_with_a_log_line(tmp_path: Path, run_agent, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    cfg = write_config(tmp_path, budget={"max_file_size": 1000}, heartbeat_interval=0.5)
+    agent = run_agent(cfg)
+    big = Path(cfg.files.roots[0]) / "big.txt"
+    big.write_bytes(SENSITIVE + b"x" * 5000)
+    wait_for(lambda: "scan skipped for budget" in caplog.text)
+    rec = next(r for r in caplog.records if "skipped for budget" in r.getMessage())
+    assert rec.ctx["path"] == str(big) and rec.ctx["size"] > 1000  # type: ignore[attr-defined]
+    hb = wait_for(lambda: [e for e in events_of(cfg.state_dir, "agent.heartbeat") if e["attributes"]["skipped_budget"] == 1])
+    assert not events_of(cfg.state_dir, "file.create")
+    assert hb[0]["attributes"]["monitors"]["files"] == "ok"
+
+
+@needs_root
+def test_fanotify_names_the_writing_process(tmp_path: Path, run_agent) -> None:
+    cfg = write_config(tmp_path)
+    agent = run_agent(cfg)
+    wait_for(lambda: agent.pipeline.status.monitors.get("fanotify") == "ok")
+    target = Path(cfg.files.roots[0]) / "export.txt"
+    code = f"import os,sys; open({str(target)!r},'wb').write({SENSITIVE!r}); print(os.getpid())"
+    pid = int(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    ev = wait_for(lambda: events_of(cfg.state_dir, "file.create"))[0]
+    assert ev["process"]["pid"] == pid
+    assert ev["process"]["exe"] == os.path.realpath(sys.executable)
+    assert ev["process"]["user"] == "root"
