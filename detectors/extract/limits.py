@@ -49,20 +49,27 @@ class Budget:
         self.deadline = self.started + limits.time_budget
         self.expanded = 0
         self.members = 0
+        #: set once a limit of the whole file is passed: containers stop taking
+        #: members, so the limit is reported once, not once per member
+        self.exhausted: str | None = None
+
+    def _stop(self, reason: str) -> LimitExceeded:
+        self.exhausted = self.exhausted or reason
+        return LimitExceeded(reason)
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
-            raise LimitExceeded(f"time budget of {self.limits.time_budget:g} s exceeded")
+            raise self._stop(f"time budget of {self.limits.time_budget:g} s exceeded")
 
     def add_member(self) -> None:
         self.members += 1
         if self.members > self.limits.max_members:
-            raise LimitExceeded(f"more than {self.limits.max_members} archive members")
+            raise self._stop(f"more than {self.limits.max_members} archive members")
 
     def charge(self, n: int) -> None:
         self.expanded += n
         if self.expanded > self.limits.max_total_bytes:
-            raise LimitExceeded(f"more than {self.limits.max_total_bytes} expanded bytes in total")
+            raise self._stop(f"more than {self.limits.max_total_bytes} expanded bytes in total")
 
 
 class LimitedReader(io.RawIOBase):

@@ -182,9 +182,13 @@ def _refine_ole(blob: Blob) -> str:
 # Disguise: which real types an extension may honestly carry.
 _TEXTLIKE = frozenset({TEXT, HTML, XML, EML})
 _BY_EXTENSION: dict[str, frozenset[str]] = {
-    "docx": frozenset({DOCX}), "docm": frozenset({DOCX}), "dotx": frozenset({DOCX}),
-    "xlsx": frozenset({XLSX}), "xlsm": frozenset({XLSX}), "xltx": frozenset({XLSX}),
-    "pptx": frozenset({PPTX}), "pptm": frozenset({PPTX}), "ppsx": frozenset({PPTX}),
+    # a password-protected OOXML file is an OLE file holding an EncryptedPackage
+    "docx": frozenset({DOCX, OFFICE_ENCRYPTED}), "docm": frozenset({DOCX, OFFICE_ENCRYPTED}),
+    "dotx": frozenset({DOCX, OFFICE_ENCRYPTED}),
+    "xlsx": frozenset({XLSX, OFFICE_ENCRYPTED}), "xlsm": frozenset({XLSX, OFFICE_ENCRYPTED}),
+    "xltx": frozenset({XLSX, OFFICE_ENCRYPTED}),
+    "pptx": frozenset({PPTX, OFFICE_ENCRYPTED}), "pptm": frozenset({PPTX, OFFICE_ENCRYPTED}),
+    "ppsx": frozenset({PPTX, OFFICE_ENCRYPTED}),
     "odt": frozenset({ODT}), "ods": frozenset({ODS}), "odp": frozenset({ODP}),
     "doc": frozenset({DOC, RTF, OFFICE_ENCRYPTED, DOCX, HTML}),
     "xls": frozenset({XLS, OFFICE_ENCRYPTED, XLSX, HTML, XML, TEXT}),

@@ -1,0 +1,211 @@
+"""ZIP, TAR and 7z archives: every member is extracted recursively, in memory
+or an unlinked spool file, never under its own name.
+
+Member names are attacker-chosen (``../../etc/passwd``, ``/abs/path``, control
+characters): they are used only as labels in display paths, with control
+characters escaped.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Iterator
+
+from leakwarden.errors import EncryptedContent, LimitExceeded
+
+from detectors.extract.blob import COPY_BLOCK, Blob
+from detectors.extract.limits import RATIO_FLOOR, LimitedReader
+from detectors.extract.notice import Notice
+from detectors.extract.segment import Segment
+from detectors.extract.walk import Walk
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 256 else f"\\u{code:04x}"
+
+
+def member_display(outer: str, name: str) -> str:
+    """``outer!name`` with control and bidi-override characters made visible."""
+    return f"{outer}!{_UNSAFE.sub(_escape, name)}"
+
+
+def _declared_limit(walk: Walk, size: int | None, compressed: int | None) -> str | None:
+    """Refuse members whose headers already admit they are too big."""
+    lim = walk.limits
+    if size is None:
+        return None
+    if size > lim.max_member_bytes:
+        return f"member declares {size} bytes, more than max_member_bytes {lim.max_member_bytes}"
+    if compressed and size > RATIO_FLOOR and size / compressed > lim.max_ratio:
+        return f"member declares compression ratio {size / compressed:.0f}, more than {lim.max_ratio:g}"
+    if walk.budget.expanded + size > lim.max_total_bytes:
+        return f"member would pass max_total_bytes {lim.max_total_bytes}"
+    return None
+
+
+def _zip_name(info: zipfile.ZipInfo) -> str:
+    # Without the UTF-8 flag zipfile decodes names as cp437; archives made on
+    # Chinese Windows hold GBK there (and many tools write UTF-8 regardless).
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
+
+
+def extract_zip(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
+    with zipfile.ZipFile(blob.file()) as zf:
+        yield from extract_zip_members(zf, blob, walk)
+
+
+def extract_zip_members(zf: zipfile.ZipFile, blob: Blob, walk: Walk,
+                        names: list[str] | None = None) -> Iterator[Segment | Notice]:
+    """Extract the members of an open ZIP (all, or ``names``) one level deeper."""
+    infos = zf.infolist() if names is None else [zf.getinfo(n) for n in names]
+    for info in infos:
+        if walk.budget.exhausted:
+            return
+        if info.is_dir():
+            continue
+        walk.budget.add_member()
+        walk.budget.check_time()
+        name = _zip_name(info)
+        display = member_display(blob.display, name)
+        if info.flag_bits & 0x1:
+            yield Notice("container.encrypted", display, "ZIP member is password-protected",
+                         {"container": blob.display})
+            continue
+        too_big = _declared_limit(walk, info.file_size, info.compress_size)
+        if too_big:
+            yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+            continue
+        try:
+            raw = zf.open(info)
+        except (NotImplementedError, zipfile.BadZipFile, OSError, ValueError, RuntimeError) as e:
+            yield Notice("error", display, f"cannot open ZIP member: {e}")
+            continue
+        reader = LimitedReader(raw, walk.budget, compressed_size=info.compress_size)  # type: ignore[arg-type]
+        yield from walk.descend(Blob(display, stream=io.BufferedReader(reader, COPY_BLOCK),
+                                     size=info.file_size, name=name))
+
+
+def extract_tar(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
+    # Stream mode ("r|"): one forward pass, works on decompressing streams.
+    with tarfile.open(fileobj=blob.stream(), mode="r|") as tf:
+        for member in tf:
+            if walk.budget.exhausted:
+                return
+            if not member.isfile():
+                continue  # directories, links and device nodes carry no content
+            walk.budget.add_member()
+            walk.budget.check_time()
+            display = member_display(blob.display, member.name)
+            too_big = _declared_limit(walk, member.size, None)
+            if too_big:
+                yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+                continue
+            raw = tf.extractfile(member)
+            if raw is None:
+                continue
+            reader = LimitedReader(raw, walk.budget)  # type: ignore[arg-type]
+            yield from walk.descend(Blob(display, stream=io.BufferedReader(reader, COPY_BLOCK),
+                                         size=member.size, name=member.name))
+
+
+class _SpoolWriter:
+    """py7zr writes each member here; limits are enforced as bytes arrive."""
+
+    def __init__(self, walk: Walk, name: str) -> None:
+        self._walk = walk
+        self.name = name
+        self.file = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+        self.count = 0
+
+    def write(self, s: bytes | bytearray) -> int:
+        self.count += len(s)
+        lim = self._walk.limits
+        if self.count > lim.max_member_bytes:
+            raise LimitExceeded(f"7z member {self.name!r} expands to more than {lim.max_member_bytes} bytes")
+        self._walk.budget.charge(len(s))
+        self._walk.budget.check_time()
+        return self.file.write(s)
+
+    def read(self, size: int | None = None) -> bytes:
+        return self.file.read(size if size is not None else -1)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self.file.seek(offset, whence)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def size(self) -> int:
+        return self.count
+
+    def close(self) -> None:
+        pass  # kept open until extracted; closed by its Blob
+
+
+def extract_7z(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
+    import py7zr
+    import py7zr.exceptions
+    import py7zr.io
+
+    try:
+        archive = py7zr.SevenZipFile(blob.file(), mode="r")
+    except py7zr.exceptions.PasswordRequired as e:
+        raise EncryptedContent("7z archive is password-protected (encrypted headers)") from e
+    with archive:
+        if archive.needs_password():
+            raise EncryptedContent("7z archive is password-protected")
+        infos = [i for i in archive.list() if not i.is_directory]
+        todo: list[str] = []
+        for info in infos:
+            if walk.budget.exhausted:
+                break
+            walk.budget.add_member()
+            display = member_display(blob.display, info.filename)
+            too_big = _declared_limit(walk, info.uncompressed, None)
+            if too_big:
+                yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+            else:
+                todo.append(info.filename)
+        if not todo:
+            return
+        writers: dict[str, _SpoolWriter] = {}
+
+        class Factory(py7zr.io.WriterFactory):
+            def create(self, filename: str) -> _SpoolWriter:  # type: ignore[override]
+                w = writers[filename] = _SpoolWriter(walk, filename)
+                return w
+
+        failure: Notice | None = None
+        try:
+            archive.extract(targets=todo, factory=Factory())
+        except LimitExceeded as e:
+            # Members completed before the limit are still scanned below.
+            failure = Notice("container.limit_exceeded", blob.display, e.reason)
+        incomplete = next(reversed(writers), None) if failure is not None else None
+        for name, w in writers.items():
+            if name == incomplete:  # being written when the limit hit
+                w.file.close()
+                continue
+            w.file.seek(0)
+            yield from walk.descend(Blob(member_display(blob.display, name), file=w.file,  # type: ignore[arg-type]
+                                         size=w.count, name=name))
+        if failure is not None:
+            yield failure
