@@ -16,6 +16,7 @@ from detectors.markings.layout import (
     at_edge,
     bare,
     cn_labelled,
+    cn_rest,
     cn_period_after,
     edge_prefilter,
     normalise_cn,
@@ -48,7 +49,7 @@ class CnStateSecretDetector(MarkingDetector):
             return None
         level = normalise_cn(m.group("level"))
         period = m.group("period")
-        rest = bare(line.after, CN_COMPANIONS)
+        rest = cn_rest(line)
         if m.group("star"):
             form, confidence = "legal", 0.95
         elif rest:

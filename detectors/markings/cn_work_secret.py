@@ -16,6 +16,7 @@ from detectors.markings.layout import (
     at_edge,
     bare,
     cn_labelled,
+    cn_rest,
     edge_prefilter,
     normalise_cn,
 )
@@ -44,7 +45,9 @@ class CnWorkSecretDetector(MarkingDetector):
 
     id = "marking.cn_work_secret"
     severity = Severity.MEDIUM
-    prefilter = edge_prefilter(("工作秘密", "内部", "內部", "注意保存"), trail="资料|資料|文件|使用|注意保存")
+    prefilter = edge_prefilter(
+        ("工作秘密", "内部资料", "內部資料", "内部文件", "內部文件", "内部使用", "內部使用", "内部", "內部", "注意保存")
+    )
     pattern: ClassVar[re.Pattern[str]] = re.compile(f"(?P<label>{'|'.join(_LABELS)}){CN_STAR_PERIOD}?")
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
@@ -54,7 +57,7 @@ class CnWorkSecretDetector(MarkingDetector):
         label = normalise_cn(" ".join(m.group("label").split()))
         if m.group("star"):
             form, confidence = "legal", 0.9
-        elif bare(line.after, CN_COMPANIONS):
+        elif cn_rest(line):
             return None
         elif cn_labelled(line):
             form, confidence = "label", 0.9

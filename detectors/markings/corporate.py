@@ -10,6 +10,7 @@ from detectors.findings import Severity
 from detectors.markings.layout import (
     CN_COMPANIONS,
     CN_STAR_PERIOD,
+    Companions,
     EN_COMPANIONS,
     Line,
     MarkingDetector,
@@ -52,8 +53,8 @@ _LABEL_RE = "|".join([f"(?:{rx})" for rx, _ in _EN_LABELS] + list(_CN_LABELS))
 _NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)|严禁外传|禁止外传|请勿外传"
 #: an organisation's name before an English label in a running head or foot ("Acme Corp | Confidential")
 _ORG = re.compile(r"\s*(?:[A-Z0-9][\w&.,'’-]*\s+){0,3}[A-Z0-9][\w&.,'’-]*\s*[|–—\-·•:]?\s*")
-_COMPANIONS = re.compile(
-    "|".join((EN_COMPANIONS.pattern, CN_COMPANIONS.pattern, _NOTICE, rf"(?i:\b(?:{_LABEL_RE})\b)"))
+_COMPANIONS = EN_COMPANIONS | CN_COMPANIONS | Companions.of(
+    rf"{_NOTICE}|(?i:\b(?:{_LABEL_RE})\b)", "".join(_CN_LABELS) + "严禁止请勿外传"
 )
 
 
@@ -86,10 +87,13 @@ class CorporateMarkingDetector(MarkingDetector):
         line = Line.around(text, m.start(), m.end())
         if line.quoted:
             return None
-        lead, rest = bare(line.before, _COMPANIONS), bare(line.after, _COMPANIONS)
-        org = bool(lead) and m.group("label").isascii() and _ORG.fullmatch(_COMPANIONS.sub(" ", line.before))
-        if lead and not org or rest and not m.group("star"):
+        if bare(line.after, _COMPANIONS) and not m.group("star"):
             return None
+        org = False
+        if bare(line.before, _COMPANIONS):
+            org = m.group("label").isascii() and _ORG.fullmatch(line.before) is not None
+            if not org:
+                return None
         if self.pattern.search(text, line.start, m.start()):
             return None  # "Confidential - Internal Use Only": one marking, reported at its first label
         raw = m.group("label")

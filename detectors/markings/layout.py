@@ -24,8 +24,12 @@ from detectors.findings import Match, Severity
 #: non-empty lines from the document/page edge that still count as its head or foot
 EDGE_LINES = 6
 _BREAKS = "\n\r\f"
+_BREAK = re.compile("[\n\r\f]")
+#: characters looked at on each side of a candidate when finding its line
+MAX_LINE = 200
 #: decoration a marking line may carry around the word (rules, bullets, bold)
-_DECOR = re.compile(r"[\s\-‐‑–—―_=|*~•·・.:：,，;；/]+")
+_DECOR_CHARS = "‐‑–—―•·・：，；"
+_DECOR = re.compile(f"[\\s\\-_=|*~.:,;/{_DECOR_CHARS}]+")
 #: an opening quote or bracket right before a word means it is quoted, not used
 _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 
@@ -37,17 +41,35 @@ PF_STAR = "(?:★|☆|✩|✭|⭐)"
 PF_EOL = "(?:\\r|\\n|\\f|$)"
 
 
-def edge_prefilter(tokens: Sequence[str], *, lead: int = 30, trail: str = "") -> str:
-    """A prefilter that fires on ``tokens`` only near a line edge.
+#: what may follow a Chinese marking word on its line (份号 may also come last)
+PF_CN_TRAIL = "保密期限|份号|份號|编号|編號|特急|加急|特提|平急|紧急程度|緊急程度|严禁|禁止|请勿"
+#: what may precede an English marking word: a little ASCII ("Classification:",
+#: a copy number, an organisation's name)
+PF_EN_LEAD = "[\\t\\x20-\\x7e]{0,24}"
 
-    Either a token ends its line (optionally followed by a ★ or by ``trail``),
-    or it begins within ``lead`` bytes of a line start. Words in the middle
-    of long prose lines never reach the Python-level verification, which keeps
-    common words such as 内部 or "internal" cheap in long documents.
+
+def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
+    """A prefilter that fires on ``tokens`` only where a marking line can be.
+
+    A token fires when it ends its line (give or take white space), when a
+    ★, a companion (保密期限, 份号 ...) or ``trail`` follows it, when a 密级
+    label (密级：) precedes it, and, for English tokens, near the start of a line.
+    Words inside prose (公司内部控制, "kept confidential") never reach the
+    Python-level verification, which keeps everyday words such as 内部 or
+    "internal" cheap in long documents. (A Chinese marking that neither ends
+    its line nor carries a ★ is not a marking, so Chinese tokens need no
+    line-start clause.)
     """
     alt = "|".join(tokens)
-    after = f"{PF_WS}*(?:{PF_STAR}|{PF_EOL}{('|' + trail) if trail else ''})"
-    return f"(?:{alt}){after}|(?:^|[\\r\\n\\f])[^\\r\\n\\f]{{0,{lead}}}(?:{alt})"
+    follow = "|".join(x for x in (PF_STAR, PF_EOL, PF_CN_TRAIL, trail) if x)
+    clauses = [f"(?:{alt}){PF_WS}*(?:{follow})"]
+    cn = "|".join(t for t in tokens if not t.isascii())
+    if cn:
+        clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")
+    en = "|".join(t for t in tokens if t.isascii())
+    if en:
+        clauses.append(f"(?:^|[\\r\\n\\f]){PF_EN_LEAD}(?:{en})")
+    return "|".join(clauses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +83,14 @@ class Line:
 
     @classmethod
     def around(cls, text: str, start: int, end: int) -> "Line":
-        ls = max(text.rfind(c, 0, start) for c in _BREAKS) + 1
-        ends = [i for i in (text.find(c, end) for c in _BREAKS) if i >= 0]
-        le = min(ends) if ends else len(text)
+        # A marking line is short: look no further than MAX_LINE each way, so
+        # long prose paragraphs cost O(MAX_LINE), not a search to the text's end.
+        # A longer line keeps MAX_LINE characters of prose on that side.
+        lo = max(0, start - MAX_LINE)
+        i = _prev_break(text, start, lo)
+        ls = i + 1 if i >= 0 else lo
+        m = _BREAK.search(text, end, end + MAX_LINE)
+        le = m.start() if m else min(len(text), end + MAX_LINE)
         return cls(ls, le, text[ls:start], text[end:le])
 
     @property
@@ -72,10 +99,58 @@ class Line:
         return bool(stripped) and stripped[-1] in _OPENERS
 
 
-def bare(fragment: str, companions: re.Pattern[str] | None = None) -> str:
+def _prev_break(text: str, pos: int, lo: int = 0) -> int:
+    """Index of the last line break in text[lo:pos], or -1; cost grows with the distance only."""
+    step = 256
+    while pos > lo:
+        start = max(lo, pos - step)
+        i = max(text.rfind(c, start, pos) for c in _BREAKS)
+        if i >= 0:
+            return i
+        pos, step = start, step * 4
+    return -1
+
+
+def _next_break(text: str, pos: int) -> int:
+    """Index of the first line break at or after pos, or len(text)."""
+    m = _BREAK.search(text, pos)
+    return m.start() if m else len(text)
+
+
+@dataclass(frozen=True, slots=True)
+class Companions:
+    """What may share a marking line: a regex, and the characters it is made of.
+
+    ``chars`` lets :func:`bare` reject a prose fragment (one character no
+    companion uses is enough) without running the companion regex.
+    """
+
+    pattern: re.Pattern[str]
+    chars: re.Pattern[str]
+
+    @classmethod
+    def of(cls, pattern: str, chars: str) -> "Companions":
+        allowed = re.escape("".join(sorted(set(chars + _DECOR_CHARS))))
+        return cls(re.compile(pattern), re.compile(f"[\\x00-\\x7f\u3000{allowed}]*"))
+
+    def __or__(self, other: "Companions") -> "Companions":
+        return Companions(
+            re.compile(f"{self.pattern.pattern}|{other.pattern.pattern}"),
+            re.compile(self.chars.pattern[:-2] + other.chars.pattern[1:]),
+        )
+
+
+def bare(fragment: str, companions: Companions | None = None) -> str:
     """What is left of a line fragment once companions and decoration are removed."""
+    fragment = fragment.strip()
+    if not fragment:
+        return ""
+    if len(fragment) > MAX_LINE // 2 or fragment.count(" ") > 8:
+        return fragment  # far too long for companions: prose
     if companions is not None:
-        fragment = companions.sub(" ", fragment)
+        if not companions.chars.fullmatch(fragment):
+            return fragment
+        fragment = companions.pattern.sub(" ", fragment)
     return _DECOR.sub("", fragment)
 
 
@@ -98,7 +173,7 @@ def _near_start(segment: Segment, pos: int, lines: int) -> bool:
             return segment.at_start
         if text[pos - 1] == "\f":
             return True
-        prev = max(text.rfind(c, 0, pos - 1) for c in _BREAKS) + 1
+        prev = _prev_break(text, pos - 1) + 1
         if not text[prev:pos - 1].isspace() and prev < pos - 1:
             seen += 1
             if seen >= lines:
@@ -113,8 +188,7 @@ def _near_end(segment: Segment, pos: int, lines: int) -> bool:
             return segment.at_end
         if text[pos] == "\f":
             return True
-        ends = [i for i in (text.find(c, pos + 1) for c in _BREAKS) if i >= 0]
-        nxt = min(ends) if ends else n
+        nxt = _next_break(text, pos + 1)
         if nxt > pos + 1 and not text[pos + 1:nxt].isspace():
             seen += 1
             if seen >= lines:
@@ -177,14 +251,16 @@ _STAR = "[★☆✩✭⭐]"
 #: the marking proper: a ★ and an optional period, with optional spaces around ★
 CN_STAR_PERIOD = f"(?:[ \\t\u3000]*(?P<star>{_STAR})[ \\t\u3000]*(?P<period>{CN_PERIOD})?)"
 #: what may share a Chinese marking line without making it prose
-CN_COMPANIONS = re.compile(
+CN_COMPANIONS = Companions.of(
     "份[号號][:：]?\\s*[0-9A-Za-z\\-]*"
     "|[编編][号號][:：]?\\s*[0-9A-Za-z\\-]*"
     "|密[级級](?:[和及]保密期限)?[:：]?"
     f"|保密期限[:：]?\\s*(?:{CN_PERIOD})?"
     "|紧急程度[:：]?|緊急程度[:：]?|特急|加急|特提|平急"
     f"|{_STAR}"
-    "|第?\\s*\\d{1,8}\\s*[页頁]?"  # copy numbers, page numbers
+    "|第?\\s*\\d{1,8}\\s*[页頁]?",  # copy numbers, page numbers
+    "份号號编編密级級和及保期限紧緊急程度特加提平第页頁★☆✩✭⭐：年月日个個天长長前止解"
+    "一二三四五六七八九十两〇零",
 )
 _LABEL = re.compile("密[级級](?:[和及]保密期限)?\\s*[:：]?\\s*$")
 _PERIOD_AFTER = re.compile(f"保密期限[:：]?\\s*(?P<period>{CN_PERIOD})")
@@ -193,6 +269,11 @@ _PERIOD_AFTER = re.compile(f"保密期限[:：]?\\s*(?P<period>{CN_PERIOD})")
 def cn_labelled(line: Line) -> bool:
     """Does a "密级：" label introduce the word (密级：机密)?"""
     return bool(_LABEL.search(line.before))
+
+
+def cn_rest(line: Line) -> str:
+    """What is left after the word once companions (incl. a 保密期限 of any form) are removed."""
+    return bare(_PERIOD_AFTER.sub(" ", line.after), CN_COMPANIONS)
 
 
 def cn_period_after(line: Line) -> str | None:
@@ -211,11 +292,12 @@ _T2S = str.maketrans("絕機級號編長個內資緊頁僅嚴業", "绝机级号
 
 # --- English marking lines
 #: what may share an English banner line: a "Classification:" label, page and copy numbers
-EN_COMPANIONS = re.compile(
+EN_COMPANIONS = Companions.of(
     r"(?i:(?:security\s+)?classification|sensitivity(?:\s+label)?|label|marking)\s*:"
     r"|(?i:page)\s*\d+(?:\s*(?:of|/)\s*\d+)?"
     r"|(?i:copy)\s+(?:(?i:no)\.?\s*)?\d+(?:\s+(?i:of)\s+\d+)?"
-    r"|\b\d{1,4}\b"
+    r"|\b\d{1,4}\b",
+    "",
 )
 _EN_LABEL = re.compile(r"(?i:(?:security\s+)?classification|sensitivity(?:\s+label)?|label|marking)\s*:\s*$")
 

@@ -50,7 +50,7 @@ class UsClassificationDetector(MarkingDetector):
     severity = Severity.HIGH
     prefilter = (
         "(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?:[/ ,\\-A-Z0-9]*)(?:\\r|\\n|\\f|$)"
-        "|(?:^|[\\r\\n\\f])[^\\r\\n\\f]{0,30}(?:TOP SECRET|SECRET|CONFIDENTIAL)"
+        "|(?:^|[\\r\\n\\f])[\\t\\x20-\\x7e]{0,24}(?:TOP SECRET|SECRET|CONFIDENTIAL)"
         "|\\((?:TS|S|C|U)(?:\\)|//)"
     )
     pattern: ClassVar[re.Pattern[str]] = re.compile(
