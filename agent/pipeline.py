@@ -180,6 +180,10 @@ class Pipeline:
     # -- main loop ---------------------------------------------------------
     def stop(self) -> None:
         self._stop.set()
+        try:
+            self.inbox.put_nowait(Tick(time.time()))  # wake the dispatcher now rather than at its next timeout
+        except queue.Full:
+            pass
 
     def run(self) -> None:
         while not self._stop.is_set():
