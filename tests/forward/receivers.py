@@ -153,7 +153,7 @@ class SmtpReceiver:
                 and data.password.decode() == self.PASSWORD
             if ok:
                 self.logins.append(data.login.decode())
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)
 
         self.controller = Controller(
             self.handler, hostname="127.0.0.1", port=self.port, tls_context=server_tls(cert, key),
