@@ -135,6 +135,8 @@ def us_ssn(value: str) -> bool:
         return False
     if digits in _SSN_KNOWN_FAKE or len(set(digits)) == 1:
         return False
+    if len(set(area)) == len(set(group)) == len(set(serial)) == 1:  # 111-22-3333 style samples
+        return False
     # 987-65-4320 .. 987-65-4329 are reserved for advertising (area 9xx already rejected)
     return True
 

@@ -20,9 +20,9 @@ class CnMobileDetector(PatternDetector):
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
     # of the value so "+86 139..." and "139..." hash alike
     pattern = re.compile(
-        r"(?:(?<![0-9A-Za-z+])(?:\+|00)?86[ -]?|(?<![0-9A-Za-z]))"
+        r"(?:(?<![0-9A-Za-z+])(?:\+|00)?86[ -]?|(?<![0-9A-Za-z])(?<![0-9]\.))"
         r"(?P<value>1[3-9][0-9](?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4})"
-        r"(?![0-9A-Za-z])"
+        r"(?![0-9A-Za-z]|\.[0-9])"
     )
     base_confidence = 0.6
     hotwords = ("手机", "电话", "联系", "致电", "拨打", "mobile", "phone", "tel", "cell", "whatsapp", "微信")

@@ -15,11 +15,11 @@ class CnResidentIdDetector(PatternDetector):
     severity = Severity.HIGH
     # 6-digit area code, birth date 19xx/20xx, sequence, check character
     prefilter = r"[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]"
-    # not inside a longer digit run nor an alphanumeric token (hashes, uuids);
-    # CJK characters are \w in Python, so \b would miss "身份证号110..."
+    # not inside a longer digit run, an alphanumeric token (hashes, uuids) or a
+    # decimal number; CJK characters are \w in Python, so \b would miss "身份证号110..."
     pattern = re.compile(
-        r"(?<![0-9A-Za-z])(?P<value>[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
-        r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])(?![0-9A-Za-z])"
+        r"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>[1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])"
+        r"(?:0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9Xx])(?![0-9A-Za-z]|\.[0-9])"
     )
     base_confidence = 0.75
     hotwords = ("身份证", "身份号码", "证件号", "公民身份", "id card", "id no", "id number", "identity")

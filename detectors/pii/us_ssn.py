@@ -21,8 +21,8 @@ class UsSsnDetector(PatternDetector):
         r"|SSN|ssn|SSA|[Ss]ocial [Ss]ecurity|社会安全号|社会保障号"  # bare 9 digits: only after these
     )
     pattern = re.compile(
-        r"(?<![0-9A-Za-z-])(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"
-        r"(?![0-9A-Za-z]|-[0-9])"
+        r"(?<![0-9A-Za-z-])(?<![0-9]\.)(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"
+        r"(?![0-9A-Za-z]|[-.][0-9])"
     )
     base_confidence = 0.6
     hotwords = ("ssn", "social security", "soc sec", "taxpayer", "社会安全")

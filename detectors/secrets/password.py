@@ -20,7 +20,8 @@ from detectors.validators import char_classes
 
 _PW = r"(?i:pass(?:word|wd|phrase)?|pwd|pword)"
 _QUOTED = r"(?:\"(?P<dq>[^\"\n]{1,200})\"|'(?P<sq>[^'\n]{1,200})'|`(?P<bq>[^`\n]{1,200})`)"
-_UNQUOTED = r"(?P<uv>[^\s\"'`<>]{1,200})"
+# unquoted values end at the punctuation that closes an argument list or object
+_UNQUOTED = r"(?P<uv>[^\s\"'`<>,;)}\]]{1,200})"
 
 #: every way a password is written down; each has groups key and dq/sq/bq/uv
 _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -47,7 +48,8 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     )),
     # SQL: IDENTIFIED BY 'value', WITH PASSWORD 'value'
     ("sql", re.compile(
-        rf"(?P<key>(?i:identified\s+by|with\s+(?:encrypted\s+)?password|password))\s+'(?P<sq>[^'\n]{{1,200}})'"
+        r"(?P<key>(?i:(?:create|alter)\s+(?:user|role|login)\b[^\n;]{0,120}?"
+        r"(?:identified\s+by|password)))\s+'(?P<sq>[^'\n]{1,200})'"
     )),
     # 密码：value, 口令为 value
     ("zh", re.compile(
@@ -80,7 +82,8 @@ _PLACEHOLDER_WORDS = frozenset(
      "your_password", "your-password", "mypassword", "my_password", "my-password", "redacted", "hidden",
      "masked", "removed", "omitted", "empty", "blank", "dummy", "example", "sample", "placeholder",
      "password123", "secret123", "value", "xxx", "foo", "bar", "foobar", "default", "unset", "new", "old",
-     "enter", "your", "the", "is", "must", "should", "will", "not", "set"]
+     "enter", "your", "the", "is", "must", "should", "will", "not", "set", "lambda", "void", "function",
+     "return", "await", "async", "this", "self", "new", "typeof", "object", "dict", "list", "char"]
 )
 _PLACEHOLDER = re.compile(
     r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Z_][A-Z0-9_]*\)?|\$[a-z_][a-z0-9_]*|\$\(.*\)?|%\(?[\w.]*\)?[sdr]
@@ -91,12 +94,11 @@ _PLACEHOLDER = re.compile(
 )
 #: what an unquoted value looks like when it is code, not a literal
 _CODE = re.compile(
-    r"^(?:[A-Za-z_][\w.]*\s*[(\[]|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$|[(\[{]"
+    r"^(?:0x[0-9A-Fa-f]+$|[A-Za-z_][\w.]*\s*[(\[]|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$|[(\[{]"
     r"|(?:self|this|cls|os|process|config|settings|args|opts|options|params|env|request|req|ctx)\b)"
 )
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VARLIKE = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
-_PROSE = re.compile(r"^[A-Za-z][A-Za-z ,.'!?:()-]*$")
 
 
 def _key_parts(key: str) -> list[str]:
@@ -121,23 +123,32 @@ def rejects(value: str, quoted: bool, after: str) -> bool:
     """
     v = value.strip()
     low = v.lower()
-    if len(v) < 4 or low in _PLACEHOLDER_WORDS or _PLACEHOLDER.match(v):
+    if len(v) < 4 or low.rstrip("?") in _PLACEHOLDER_WORDS or _PLACEHOLDER.match(v):
         return True
     if v.isdigit() and len(v) < 6:  # counts, ports, PIN-like test numbers
         return True
     if not v.isascii():
         return True
-    if len(set(low)) == 1:
+    if len(set(low)) == 1 or not any(c.isalnum() for c in v):
+        return True
+    if "%s" in v or "{}" in v or "%d" in v:  # format strings
+        return True
+    if v.isalpha() and _VARLIKE.search(v):  # "bandpass", "challengePassword": names, not secrets
         return True
     if quoted:
-        # UI strings and messages: "Enter your password", "Password is required"
-        return " " in v and bool(_PROSE.match(v))
+        # UI strings, messages and docs: "Enter your password", "The \"pass\" statement"
+        words = v.split()
+        return len(words) >= 2 and sum(w.strip("\"'.,:;!?()").isalpha() for w in words) >= 0.6 * len(words)
     if _CODE.match(v) or (_IDENT.match(v) and _VARLIKE.search(v)):
         return True
     if re.match(r"^[&*][A-Za-z_][\w-]*$", v):  # YAML anchor/alias
         return True
     rest = after.strip()
     if _IDENT.match(v) and rest[:1] in (",", ")"):  # keyword argument passing a variable
+        return True
+    # a bare word is a type, a variable or a word of prose far more often than a
+    # password: unquoted values must carry a digit or a symbol
+    if re.fullmatch(r"[A-Za-z_]+", v):
         return True
     # prose: "Password: enter it below" - a word followed by more words
     return bool(v.isalpha() and rest and not rest.startswith(("#", "//", ";", "--")) and re.match(r"[A-Za-z]", rest))
@@ -146,7 +157,7 @@ def rejects(value: str, quoted: bool, after: str) -> bool:
 def _trim_unquoted(value: str) -> str:
     # connection strings and query strings pack several settings after the password
     value = re.split(r";(?=\s*[A-Za-z][\w ]*=)|&(?=[A-Za-z_][\w.]*=)", value, maxsplit=1)[0]
-    return value.rstrip(",;")
+    return value.rstrip("?:")
 
 
 class PasswordDetector(PatternDetector):
@@ -157,7 +168,7 @@ class PasswordDetector(PatternDetector):
         r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s*,"
         r"|(?:pass(?:word|wd)?|pwd)>"
         r"|--(?:[a-z]+-)?(?:pass(?:word|wd|phrase)?|pwd)[= \t]"
-        r"|identified\s+by\s+'|password\s+'"
+        r"|identified\s+by\s+'|password\s+'"  # SQL: CREATE/ALTER USER ... (checked in verify)
         r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
         r"|://[^\s/:@\"'<>]{0,64}:[^\s/@\"'<>]{1,128}@"
     )

@@ -109,6 +109,8 @@ def test_mobile_found(engine: Engine, text: str, value: str) -> None:
         ("139 1859-4685", "mixed separators"),
         ("13888888888", "all the same digit"),
         ("13800138000", "a well-known sample number"),
+        ("ratio 0.13918594685", "fraction of a decimal number"),
+        ("1.13918594685e-3", "fraction of a decimal number"),
         ("电话 0571 139 1859 4685 8", "inside a longer grouped run"),
     ],
 )
@@ -159,6 +161,8 @@ def test_card_found_grouped(engine: Engine, text: str) -> None:
         ("event_ts=3973675837146", "Luhn fails"),
         ("订单号 " + luhn_complete("78", 18), "no issuer starts with 7"),
         ("id " + luhn_complete("4", 15), "Visa is never 15 digits"),
+        ("x = 0." + CARDS["visa"], "fraction of a decimal number"),
+        ("diners " + luhn_complete("3628799", 17), "Diners 36 is 14 digits"),
         ("amex " + luhn_complete("37", 16), "Amex is always 15 digits"),
         ("x" + CARDS["visa"], "inside an alphanumeric token"),
         ("9" + CARDS["visa"], "inside a longer digit run"),

@@ -347,6 +347,14 @@ def test_password_found(engine: Engine, text: str, value: str) -> None:
         "# example: password = hunter2hunter2",
         "PASS=1234",
         "password: *default_password",
+        "{'band': 'bandpass', 'pass': 'bandpass'}",
+        "AttributeOID.CHALLENGE_PASSWORD: \"challengePassword\",",
+        "password = 0x0000",
+        '"password": "string?"',
+        "an object identified by 'name' in the registry",
+        "def f(password: str, pwd: bytes = None):",
+        "e,rawPassword:t,signed:n,encryptionStrength:r",
+        '"pass": \'The "pass" statement\\nThe pass statement is a null operation\'',
     ],
 )
 def test_password_placeholders_and_code_are_not_findings(engine: Engine, text: str) -> None:
