@@ -14,15 +14,23 @@ from detectors.markings.layout import (
     MarkingDetector,
     Verdict,
     at_edge,
+    edge_form,
     bare,
     cn_labelled,
     cn_rest,
     cn_period_after,
     edge_prefilter,
+    neighbours,
     normalise_cn,
 )
 
 _LEVELS = ("绝密", "絕密", "机密", "機密", "秘密")
+_BARE_LEVEL = re.compile(f"(?:{'|'.join(_LEVELS)})[。.，,、；;]?")
+
+
+def _in_list(text: str, line: Line) -> bool:
+    """绝密 / 机密 / 秘密 one per line is a list of the levels (a training text), not a marking."""
+    return any(_BARE_LEVEL.fullmatch(n) for n in neighbours(text, line))
 
 
 class CnStateSecretDetector(MarkingDetector):
@@ -57,8 +65,8 @@ class CnStateSecretDetector(MarkingDetector):
         elif cn_labelled(line):
             form, confidence = "label", 0.9
             period = cn_period_after(line)
-        elif at_edge(segment, line):
-            form, confidence = ("header" if segment.is_margin else "banner"), 0.85
+        elif at_edge(segment, line) and not _in_list(segment.text, line):
+            form, confidence = edge_form(segment), 0.85
             period = cn_period_after(line)
         else:
             return None

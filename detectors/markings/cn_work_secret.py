@@ -14,6 +14,7 @@ from detectors.markings.layout import (
     MarkingDetector,
     Verdict,
     at_edge,
+    edge_form,
     bare,
     cn_labelled,
     cn_rest,
@@ -62,7 +63,7 @@ class CnWorkSecretDetector(MarkingDetector):
         elif cn_labelled(line):
             form, confidence = "label", 0.9
         elif at_edge(segment, line):
-            form, confidence = ("header" if segment.is_margin else "banner"), 0.85
+            form, confidence = edge_form(segment), 0.85
         else:
             return None
         period = m.group("period")

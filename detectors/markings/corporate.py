@@ -16,6 +16,7 @@ from detectors.markings.layout import (
     MarkingDetector,
     Verdict,
     at_edge,
+    edge_form,
     bare,
     cn_labelled,
     edge_prefilter,
@@ -105,7 +106,7 @@ class CorporateMarkingDetector(MarkingDetector):
         elif not org and (cn_labelled(line) or en_labelled(line)):
             form, confidence = "label", 0.9
         elif at_edge(segment, line):
-            form, confidence = ("header" if segment.is_margin else "banner"), 0.85
+            form, confidence = edge_form(segment), 0.85
         else:
             return None
         return Verdict(m.start(), m.end(), confidence, self.severity, {"label": label, "form": form})

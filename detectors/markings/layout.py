@@ -166,6 +166,26 @@ def at_edge(segment: Segment, line: Line, lines: int = EDGE_LINES) -> bool:
     return _near_start(segment, line.start, lines) or _near_end(segment, line.end, lines)
 
 
+def edge_form(segment: Segment) -> str:
+    """How an own-line marking stands: in a "header"/"footer" part, or a "banner" line."""
+    if segment.is_margin:
+        return "footer" if "footer" in segment.part else "header"
+    return "banner"
+
+
+def neighbours(text: str, line: Line) -> tuple[str, str]:
+    """The nearest non-empty lines before and after ``line`` on its page (stripped; "" if none)."""
+    pos, before = line.start, ""
+    while pos > 0 and not before and text[pos - 1] != "\f":
+        prev = _prev_break(text, pos - 1) + 1
+        before, pos = text[prev:pos - 1].strip(), prev
+    pos, after, n = line.end, "", len(text)
+    while pos < n and not after and text[pos] != "\f":
+        nxt = _next_break(text, pos + 1)
+        after, pos = text[pos + 1:nxt].strip(), nxt
+    return before, after
+
+
 def _near_start(segment: Segment, pos: int, lines: int) -> bool:
     text, seen = segment.text, 0
     while True:

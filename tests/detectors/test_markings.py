@@ -84,6 +84,16 @@ def test_companions_on_the_marking_line(engine: Engine) -> None:
     assert ids(engine, BODY_ZH + "密級：絕密\n" + BODY_ZH) == ["marking.cn_state_secret"]
 
 
+def test_labelled_level_with_a_declassification_condition(engine: Engine) -> None:
+    found = scan(engine, BODY_ZH + "密级：秘密  保密期限：项目验收后解密\n" + BODY_ZH)
+    assert [(a["level"], a["period"]) for _, _, a in found] == [("秘密", "项目验收后解密")]
+
+
+def test_a_list_of_the_levels_is_not_a_marking(engine: Engine) -> None:
+    assert ids(engine, "密级分为：\n绝密\n机密\n秘密\n" + BODY_ZH) == []
+    assert ids(engine, "Classification levels:\nTOP SECRET\nSECRET\nCONFIDENTIAL\n" + BODY_EN) == []
+
+
 def test_bare_level_counts_in_head_and_foot_only(engine: Engine) -> None:
     assert ids(engine, "秘密\n\n某市某局文件\n" + BODY_ZH) == ["marking.cn_state_secret"]
     assert ids(engine, BODY_ZH + "秘密\n") == ["marking.cn_state_secret"]
@@ -97,8 +107,9 @@ def test_page_breaks_make_page_heads_and_feet(engine: Engine) -> None:
 
 def test_header_part_and_chunks(engine: Engine) -> None:
     text = BODY_ZH + "机密\n" + BODY_ZH
-    assert ids(engine, text, part="header") == ["marking.cn_state_secret"]
-    assert ids(engine, text, part="first-page-footer") == ["marking.cn_state_secret"]
+    assert [a["form"] for _, _, a in scan(engine, text, part="header")] == ["header"]
+    assert [a["form"] for _, _, a in scan(engine, text, part="first-page-footer")] == ["footer"]
+    assert ids(engine, text, part="body") == []
     # a middle chunk of a large file touches neither the document start nor its end
     assert ids(engine, "机密\n" + BODY_ZH, at_start=False) == []
     assert ids(engine, "机密\n" + BODY_ZH, at_start=True) == ["marking.cn_state_secret"]
@@ -193,6 +204,12 @@ def test_banners_top_and_bottom(engine: Engine) -> None:
 def test_banner_lines(engine: Engine, line: str, level: str, caveats: list[str]) -> None:
     found = scan(engine, f"{line}\n{BODY_EN}")
     assert [(d, a["level"], a["caveats"]) for d, _, a in found] == [("marking.us_classification", level, caveats)]
+
+
+def test_banners_on_every_page(engine: Engine) -> None:
+    page = "SECRET\n\n(S) The vendor confirmed delivery.\n" + PROSE_EN * 8 + "\nSECRET\n"
+    found = scan(engine, "\f".join([page] * 3))
+    assert [v for _, v, _ in found] == ["SECRET", "(S)", "SECRET"] * 3
 
 
 def test_labelled_banner_counts_anywhere_unlabelled_only_at_edges(engine: Engine) -> None:
