@@ -434,18 +434,23 @@ class Pipeline:
     def catch_up(self, root: str, *, initial_scan: bool = True) -> None:
         self._walk(root, initial_scan=initial_scan, report_gap=True)
 
-    def _walk(self, root: str, subdir: str | None = None, initial_scan: bool = True, report_gap: bool = False) -> None:
+    def _walk(self, root: str, subdir: str | None = None, initial_scan: bool = True, report_gap: bool = False,
+              since: float | None = None) -> None:
         key = subdir or root
         running = self._walks.get(key)
         if running is not None and running.is_alive():
             return
-        t = threading.Thread(target=self._walker, args=(root, subdir, initial_scan, report_gap), name="walk", daemon=True)
+        t = threading.Thread(target=self._walker, args=(root, subdir, initial_scan, report_gap, since), name="walk", daemon=True)
         self._walks[key] = t
         self._last_rescan[root] = time.monotonic()
         t.start()
 
-    def _walker(self, root: str, subdir: str | None, initial_scan: bool, report_gap: bool) -> None:
-        """Compare the tree with the index; changed files go through the queue like live events."""
+    def _walker(self, root: str, subdir: str | None, initial_scan: bool, report_gap: bool, since: float | None) -> None:
+        """Compare the tree with the index; changed files go through the queue like live events.
+
+        On a first walk without ``initial_scan`` files are only recorded, except
+        those modified after ``since`` (written between a mount and its watch).
+        """
         try:
             known = self.index.root_state(root)
             first_time = not self.index.root_indexed(root)
@@ -474,7 +479,7 @@ class Pipeline:
                         seen.add(entry.path)
                         if known.get(entry.path) == (st.st_size, st.st_mtime_ns):
                             continue
-                        if first_time and not initial_scan:
+                        if first_time and not initial_scan and (since is None or st.st_mtime < since):
                             baseline.append(FileRecord(entry.path, st.st_size, st.st_mtime_ns, None, (), None))
                             if len(baseline) >= 2000:
                                 self.index.put_many(root, baseline)
@@ -540,7 +545,7 @@ class Pipeline:
         if self.files is not None and self.files.add_root(d.mountpoint) and self.fanotify is not None:
             self.fanotify.add_root(d.mountpoint)
         # Baseline what is on the medium now, so later writes (the leak) are told apart.
-        self._walk(d.mountpoint, initial_scan=False)
+        self._walk(d.mountpoint, initial_scan=False, since=d.time - 1.0)
 
     def _remount_ro(self, mountpoint: str) -> tuple[bool, str | None]:
         if not self.cfg.devices.remount_readonly:
