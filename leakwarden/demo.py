@@ -59,12 +59,32 @@ def _leakwarden() -> list[str]:
     return [sys.executable, "-m", "leakwarden.cli"]
 
 
-def prepare(state: Path, watch: Path) -> tuple[Path, Path, str, str, str]:
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def prepare(
+    state: Path,
+    watch: Path,
+    *,
+    port: int | None = None,
+    server_extra: dict[str, Any] | None = None,
+    agent_extra: dict[str, Any] | None = None,
+) -> tuple[Path, Path, str, str, str]:
+    """Write collector and agent configs for one machine; returns (server cfg, agent cfg, url, user, password).
+
+    Also used by ``tests/e2e`` to deploy real processes with a few overrides.
+    """
     state.mkdir(parents=True, exist_ok=True)
     watch.mkdir(parents=True, exist_ok=True)
     enroll = _secret(state / "enroll.secret")
     password = _secret(state / "admin.password")
-    port = _free_port(8700)
+    port = port or _free_port(8700)
     hash_key = state / "hash.key"  # one organisation key shared by agent and collector review
     if not hash_key.exists():
         hash_key.write_text(secrets.token_hex(32) + "\n")
@@ -75,6 +95,7 @@ def prepare(state: Path, watch: Path) -> tuple[Path, Path, str, str, str]:
     server["storage"] = {"data_dir": str(state / "collector")}
     server["enrollment"]["secret"] = enroll
     server.setdefault("review", {})["hash_key_file"] = str(hash_key)
+    _merge(server, server_extra or {})
     server_cfg = state / "server.yaml"
     _write_yaml(server_cfg, server)
 
@@ -87,6 +108,7 @@ def prepare(state: Path, watch: Path) -> tuple[Path, Path, str, str, str]:
     agent["devices"]["policy"] = str(CONFIGS / "devices.yaml")
     agent["network"]["destinations"] = str(CONFIGS / "destinations.yaml")
     agent["heartbeat_interval"] = 15
+    _merge(agent, agent_extra or {})
     agent_cfg = state / "agent.yaml"
     _write_yaml(agent_cfg, agent)
     return server_cfg, agent_cfg, f"http://127.0.0.1:{port}/", "admin", password
