@@ -22,37 +22,46 @@ from server import config as config_mod
 log = logging.getLogger("leakwarden.server")
 
 
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="collector config (default configs/server.yaml)")
+
+
 def add_parser(subparsers: Any) -> None:
     p = subparsers.add_parser("server", help="run the collector")
     p.add_argument("--config", help="collector config (default configs/server.yaml)")
     p.set_defaults(func=run_server)
 
     u = subparsers.add_parser("user", help="manage collector accounts")
-    u.add_argument("--config", help="collector config (default configs/server.yaml)")
     usub = u.add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = usub.add_parser("add", help="create an account")
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=("admin", "analyst", "viewer"))
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    _config_option(add)
     add.set_defaults(func=user_add)
     lst = usub.add_parser("list", help="list accounts")
+    _config_option(lst)
     lst.set_defaults(func=user_list)
 
     a = subparsers.add_parser("agents", help="manage enrolled agents and enrollment tokens")
-    a.add_argument("--config", help="collector config (default configs/server.yaml)")
     asub = a.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
     tok = asub.add_parser("enroll-token", help="create a one-time enrollment token (printed once)")
     tok.add_argument("--ttl", type=float, default=None, help="seconds until it expires")
+    _config_option(tok)
     tok.set_defaults(func=agents_token)
     al = asub.add_parser("list", help="list agents")
+    _config_option(al)
     al.set_defaults(func=agents_list)
     tl = asub.add_parser("tokens", help="list enrollment tokens")
+    _config_option(tl)
     tl.set_defaults(func=agents_tokens)
     rv = asub.add_parser("revoke", help="revoke an agent's token")
     rv.add_argument("agent_id")
+    _config_option(rv)
     rv.set_defaults(func=agents_revoke)
     rt = asub.add_parser("revoke-token", help="revoke an unused enrollment token")
     rt.add_argument("token_id")
+    _config_option(rt)
     rt.set_defaults(func=agents_revoke_token)
 
 
@@ -103,7 +112,7 @@ def user_add(args: argparse.Namespace) -> int:
 def user_list(args: argparse.Namespace) -> int:
     async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
         for u in await store.list_users():
-            print(f"{u.username}\t{u.role}{'\tdisabled' if u.disabled else ''}")
+            print("\t".join([u.username, u.role] + (["disabled"] if u.disabled else [])))
         return 0
     return _with_store(args, job)
 

@@ -15,6 +15,7 @@ from server.dashboard.security import csrf_token
 from server.dashboard.state import DASHBOARD, viewer_of
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+TRANSLATOR: web.RequestKey[i18n.Translator] = web.RequestKey("lw_translator", i18n.Translator)
 
 
 def build_environment() -> jinja2.Environment:
@@ -32,13 +33,13 @@ def build_environment() -> jinja2.Environment:
 
 def translator(request: web.Request) -> i18n.Translator:
     """The request's language: explicit cookie choice, else the browser's Accept-Language."""
-    cached = request.get("lw_translator")
+    cached = request.get(TRANSLATOR)
     if cached is None:
         lang = i18n.normalise(request.cookies.get(i18n.LANG_COOKIE)) or i18n.negotiate(
             request.headers.get("Accept-Language")
         )
         cached = i18n.Translator(lang, request.app[DASHBOARD].tz)
-        request["lw_translator"] = cached
+        request[TRANSLATOR] = cached
     return cached
 
 

@@ -20,6 +20,8 @@ SESSION_COOKIE = "lw_session"
 PRE_COOKIE = "lw_pre"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
+#: a pre-session secret minted while rendering this request (sent as a cookie with the answer)
+NEW_PRE: web.RequestKey[str] = web.RequestKey("lw_new_pre", str)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 #: no inline script or style anywhere: every script and stylesheet is a file under /static/
@@ -61,8 +63,8 @@ def csrf_token(request: web.Request) -> str:
     """The token the current page must embed (creates the pre-session secret if needed)."""
     secret = cookie_secret(request)
     if secret is None:
-        secret = request.get("lw_new_pre") or secrets.token_urlsafe(32)
-        request["lw_new_pre"] = secret
+        secret = request.get(NEW_PRE) or secrets.token_urlsafe(32)
+        request[NEW_PRE] = secret
     return csrf_token_for(secret)
 
 
@@ -110,7 +112,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         raise
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    new_pre = request.get("lw_new_pre")
+    new_pre = request.get(NEW_PRE)
     if new_pre and not response.prepared:
         set_cookie(request, response, PRE_COOKIE, new_pre)
     return response

@@ -15,7 +15,7 @@ from aiohttp import web
 from server import auth
 from server.dashboard.render import error_page
 from server.dashboard.security import SESSION_COOKIE
-from server.dashboard.state import Viewer
+from server.dashboard.state import VIEWER, Viewer
 from server.keys import STORE
 
 
@@ -54,15 +54,15 @@ def _to_login(request: web.Request, expired: bool) -> web.StreamResponse:
 
 async def current(request: web.Request) -> Viewer | None:
     """The signed-in person, or None (no cookie, unknown, expired or disabled)."""
-    if "lw_viewer" in request:
-        return request["lw_viewer"]
+    if VIEWER in request:
+        return request[VIEWER]
     viewer: Viewer | None = None
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         user = await auth.user_for_token(request.app[STORE], token)
         if user is not None:
             viewer = Viewer(user.id, user.username, user.role)
-    request["lw_viewer"] = viewer
+    request[VIEWER] = viewer
     return viewer
 
 

@@ -42,7 +42,9 @@ class DashboardState:
 
 
 DASHBOARD: web.AppKey[DashboardState] = web.AppKey("dashboard", DashboardState)
+#: per-request memo of the signed-in person (None: nobody), filled by session.current
+VIEWER: web.RequestKey[Viewer | None] = web.RequestKey("lw_viewer", object)  # type: ignore[arg-type]
 
 
 def viewer_of(request: web.Request) -> Viewer | None:
-    return request.get("lw_viewer")
+    return request.get(VIEWER)

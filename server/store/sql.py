@@ -41,6 +41,7 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+REPETITION_LOOKBACK = 200
 AGENT_COLS = ("id, token_hash, hostname, version, os, enrolled_at, revoked_at, last_seen, last_seq, config_hash, "
               "binary_hash, pinned_config_hash, pinned_binary_hash, monitors, spool_depth, drops, degraded, "
               "offline_alerted")
@@ -407,17 +408,20 @@ class SqlStore:
             who, args = "host = ?", [host]
         else:
             return 0
-        same = []
+        same: list[str] = []
         if content_hash:
-            same.append("content_hash = ?")
+            same.append("a.content_hash = ?")
             args.append(content_hash)
         if detectors:
-            same.append(f"id IN (SELECT alert_id FROM alert_detectors WHERE detector IN ({_marks(len(detectors))}))")
+            same.append("EXISTS (SELECT 1 FROM alert_detectors d WHERE d.alert_id = a.id "
+                        f"AND d.detector IN ({_marks(len(detectors))}))")
             args += detectors
         if not same:
             return 0
+        # bounded work: only the person's latest alerts are looked at (repetition points are capped anyway)
         return int(await self._x.fetchval(
-            f"SELECT COUNT(*) FROM alerts WHERE {who} AND time >= ? AND ({' OR '.join(same)})",
+            f"SELECT COUNT(*) FROM (SELECT id, time, content_hash FROM alerts WHERE {who} "
+            f"ORDER BY id DESC LIMIT {REPETITION_LOOKBACK}) a WHERE a.time >= ? AND ({' OR '.join(same)})",
             args[0], since, *args[1:]))
 
     async def list_overdue(self, now: float, limit: int = 100) -> list[Alert]:
@@ -457,6 +461,18 @@ class SqlStore:
             f"SELECT {INCIDENT_COLS} FROM incidents WHERE ({' OR '.join(same)}) AND ({' OR '.join(who)}) "
             "AND updated_at >= ? AND status = 'open' ORDER BY updated_at DESC LIMIT 1", *args, since)
         return _incident(r) if r else None
+
+    async def open_incident_keys(self, *, content_hashes: list[str], device_keys: list[str],
+                                 since: float) -> set[str]:
+        """Which of these content hashes / device keys belong to an open incident (one query per batch)."""
+        out: set[str] = set()
+        for col, keys in (("content_hash", sorted(set(content_hashes))), ("device_key", sorted(set(device_keys)))):
+            if keys:
+                rows = await self._x.fetch(
+                    f"SELECT DISTINCT {col} AS k FROM incidents WHERE {col} IN ({_marks(len(keys))}) "
+                    "AND updated_at >= ? AND status = 'open'", *keys, since)
+                out.update(r["k"] for r in rows)
+        return out
 
     async def insert_incident(self, i: Incident) -> Incident:
         cols = INCIDENT_COLS.split(", ", 1)[1]

@@ -1,9 +1,15 @@
-"""SQLite executor: WAL, one dedicated writer thread, a small pool of reader threads.
+"""SQLite executor: WAL; writes inline on the event loop, reads on a small pool of threads.
 
-Why threads and not aiosqlite: aiosqlite also runs one thread per connection;
-owning the threads lets writes share one connection serialised by an asyncio
-lock (SQLite has one writer anyway) while reads run in parallel on their own
-connections (WAL readers never block the writer). Measured in bench/ingest_bench.py.
+Measured (bench/ingest_bench.py, docs/collector.md): handing every statement
+to a dedicated writer thread (what aiosqlite does too) cost more than the
+statements themselves: a batch is ~10-60 short statements and each thread hop
+is a GIL hand-off plus a loop wake-up. Writes in WAL mode with
+synchronous=NORMAL never fsync on commit, so they take microseconds and run
+inline, serialised by an asyncio lock (SQLite has one writer anyway).
+Checkpoints, the one slow write-side step, run in a background thread on their
+own connection (wal_autocheckpoint is off on the writer). Reads, which can be
+long (alert lists over millions of rows), run on reader threads with their own
+connections: WAL readers never block the writer.
 """
 
 from __future__ import annotations
@@ -46,8 +52,8 @@ class _Conn:
 
     dialect = "sqlite"
 
-    def __init__(self, pool: ThreadPoolExecutor, con: Callable[[], sqlite3.Connection], in_tx: bool) -> None:
-        self._pool = pool
+    def __init__(self, pool: ThreadPoolExecutor | None, con: Callable[[], sqlite3.Connection], in_tx: bool) -> None:
+        self._pool = pool  # None: run inline on the loop (the writer)
         self._con = con
         self.in_transaction = in_tx
 
@@ -59,6 +65,8 @@ class _Conn:
                 raise
             except sqlite3.Error as e:
                 raise StoreError(f"sqlite: {e}") from e
+        if self._pool is None:
+            return call()
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
@@ -89,18 +97,21 @@ class SQLiteExecutor:
 
     def __init__(self, path: Path, readers: int = 2) -> None:
         self.path = path
-        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
+        self._checkpoint_pool = ThreadPoolExecutor(1, thread_name_prefix="sqlite-checkpoint")
+        self._checkpoint_con: sqlite3.Connection | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self._reader_pool = ThreadPoolExecutor(readers, thread_name_prefix="sqlite-reader")
         self._local = threading.local()
         self._writer_con: sqlite3.Connection | None = None
         self._readers: list[sqlite3.Connection] = []
         self._lock = asyncio.Lock()
-        self._writer = _Conn(self._writer_pool, self._writer_connection, False)
+        self._writer = _Conn(None, self._writer_connection, False)
         self._reader = _Conn(self._reader_pool, self._reader_connection, False)
 
     def _writer_connection(self) -> sqlite3.Connection:
         if self._writer_con is None:
             self._writer_con = _connect(self.path)
+            self._writer_con.execute("PRAGMA wal_autocheckpoint=0")
         return self._writer_con
 
     def _reader_connection(self) -> sqlite3.Connection:
@@ -117,6 +128,21 @@ class SQLiteExecutor:
         except OSError as e:
             raise StoreError(f"cannot create data directory {self.path.parent}: {e}") from e
         await self._writer._run(lambda c: None)
+        self._checkpoint_task = asyncio.create_task(self._checkpoints(), name="sqlite-checkpoint")
+
+    def _checkpoint(self) -> None:
+        if self._checkpoint_con is None:
+            self._checkpoint_con = _connect(self.path)
+        self._checkpoint_con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def _checkpoints(self, interval: float = 1.0) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await loop.run_in_executor(self._checkpoint_pool, self._checkpoint)
+            except sqlite3.Error:
+                pass  # busy: the next round catches up; the WAL only grows meanwhile
 
     async def fetch(self, sql: str, *args: Any) -> list[Row]:
         return await self._reader.fetch(sql, *args)
@@ -142,7 +168,7 @@ class SQLiteExecutor:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_Conn]:
         async with self._lock:
-            tx = _Conn(self._writer_pool, self._writer_connection, True)
+            tx = _Conn(None, self._writer_connection, True)
             await tx._run(lambda c: c.execute("BEGIN IMMEDIATE"))
             try:
                 yield tx
@@ -153,11 +179,18 @@ class SQLiteExecutor:
                 await asyncio.shield(tx._run(lambda c: c.execute("COMMIT")))
 
     async def close(self) -> None:
-        def close_all() -> None:
-            if self._writer_con is not None:
-                self._writer_con.close()
-        await asyncio.get_running_loop().run_in_executor(self._writer_pool, close_all)
-        for con in self._readers:
-            con.close()
-        self._writer_pool.shutdown(wait=True)
+        if self._checkpoint_task is not None:
+            self._checkpoint_task.cancel()
+            try:
+                await self._checkpoint_task
+            except asyncio.CancelledError:
+                pass
+        self._checkpoint_pool.shutdown(wait=True)
         self._reader_pool.shutdown(wait=True)
+        for con in [*self._readers, self._checkpoint_con, self._writer_con]:
+            if con is not None:
+                con.close()
+        if self._writer_con is not None:
+            # a last full checkpoint leaves a tidy database file behind
+            with sqlite3.connect(str(self.path)) as con:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
