@@ -31,10 +31,11 @@ def _finding(detector: str, severity: str, masked: str, path: str, **loc: object
 
 def make_alert(i: int, *, level: str, score: int, host: str, user: str, path: str, detectors: list[str],
                now: float, status: str = "new", evidence: list[dict] | None = None, title: str | None = None,
-               event_id: str | None = None, incident_id: int | None = None, channel: str = "local") -> Alert:
+               event_id: str | None = None, incident_id: int | None = None, channel: str = "local",
+               when: float | None = None, kind: str = "file.write") -> Alert:
     return Alert(
-        id=0, created_at=now - 600 + i, updated_at=now - 600 + i, time=now - 3600 * (i % 48), kind="file.write",
-        title=title or f"{', '.join(detectors)} · file.write · {path.rsplit('/', 1)[-1]}",
+        id=0, created_at=now - 600 + i, updated_at=now - 600 + i, time=when or now - 3600 * (i % 48) - 700,
+        kind=kind, title=title or f"{', '.join(detectors)} · {kind} · {path.rsplit('/', 1)[-1]}",
         agent_id="agent-1", event_id=event_id, host=host, user=user, channel=channel, path=path,
         device=None, destination=None, content_hash=None, detectors=detectors, score=score, level=level,
         explanation=[{"factor": "detector", "detail": f"{detectors[0]} ({level}, confidence 0.95)", "points": score - 5},
@@ -62,10 +63,10 @@ async def seed(store: Store, *, now: float | None = None) -> Seeded:
     # the worst alert: a state-secret marked document copied to USB, inside an archive
     event_id = str(uuid.uuid4())
     await store.insert_events([EventRecord(
-        id=event_id, agent_id="agent-1", seq=1, time=now - 120, received_at=now - 110, kind="device.write",
+        id=event_id, agent_id="agent-1", seq=1, time=now - 700, received_at=now - 690, kind="device.write",
         channel="removable", host="finance-01", user="zhang.wei", path="/media/usb/季度报告.zip",
         content_hash=None, device_key="0781:5581:4C530001",
-        data={"id": event_id, "seq": 1, "time": now - 120, "kind": "device.write", "channel": "removable",
+        data={"id": event_id, "seq": 1, "time": now - 700, "kind": "device.write", "channel": "removable",
               "host": "finance-01", "user": "zhang.wei",
               "process": {"pid": 4242, "name": "cp", "exe": "/usr/bin/cp"},
               "file": {"path": "/media/usb/季度报告.zip", "size": 48213, "media_type": "application/zip"},
@@ -75,6 +76,7 @@ async def seed(store: Store, *, now: float | None = None) -> Seeded:
     worst = await store.insert_alert(make_alert(
         100, level="critical", score=97, host="finance-01", user="zhang.wei", path="/media/usb/季度报告.zip",
         detectors=["marking.cn_state_secret", "pii.cn_resident_id"], now=now, event_id=event_id, channel="removable",
+        when=now - 700, kind="device.write",
         title="marking.cn_state_secret · device.write · 季度报告.zip",
         evidence=[_finding("marking.cn_state_secret", "critical", "机密★5年", "/media/usb/季度报告.zip!报告/正文.docx",
                            part="header", line=1),
@@ -96,14 +98,15 @@ async def seed(store: Store, *, now: float | None = None) -> Seeded:
         explanation=[{"factor": "steps", "detail": "2 steps", "points": 99}]))
     worst.incident_id = inc.id
     await store.update_alert(worst)
-    await store.create_agent(Agent(
+    for agent in (Agent(
         id="agent-1", token_hash="0" * 64, hostname="finance-01", version="0.1.0", os="Debian 12",
         enrolled_at=now - 86400, last_seen=now - 20, config_hash="c0ffee" * 4,
         monitors={"files": "ok", "devices": "ok", "network": "degraded"}, spool_depth=3, drops=0,
-        degraded=["network: AF_PACKET unavailable"]))
-    await store.create_agent(Agent(
+        degraded=["network: AF_PACKET unavailable"]), Agent(
         id="agent-2", token_hash="1" * 64, hostname=XSS_HOST, version="0.1.0", os="Debian 12",
-        enrolled_at=now - 86400, last_seen=now - 7200, monitors={"files": "ok"}, spool_depth=120))
+        enrolled_at=now - 86400, last_seen=now - 7200, monitors={"files": "ok"}, spool_depth=120)):
+        await store.create_agent(agent)
+        await store.update_agent(agent)  # health fields are written by heartbeats, not enrollment
     await store.upsert_device(Device(
         id=0, key="0781:5581:4C530001", vendor_id="0781", product_id="5581", vendor="SanDisk", model="Cruzer",
         serial="4C530001", fs_uuid=None, label="<i>USB</i>", first_seen=now - 5000, last_seen=now - 120,
