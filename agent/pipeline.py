@@ -120,7 +120,7 @@ class Pipeline:
         self._names: OrderedDict[str, str] = OrderedDict()
         self._cooldown: dict[tuple, float] = {}
         self._baseline: dict[str, tuple[float, int]] = {}  # process or destination -> (mean bytes/interval, samples)
-        self._internal = [ipaddress.ip_network(n, strict=False) for n in cfg.network.internal_networks]
+        self._internal_nets = [ipaddress.ip_network(n, strict=False) for n in cfg.network.internal_networks]
         self._walks: dict[str, threading.Thread] = {}
         self._last_rescan: dict[str, float] = {}
         self._last_heartbeat = 0.0
@@ -238,6 +238,12 @@ class Pipeline:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def dispatch(self, item: object) -> None:
+        try:
+            self._dispatch(item)
+        except Exception:  # one bad record must not stop the agent; the traceback is logged
+            log.exception("dispatch failed", extra={"ctx": {"type": type(item).__name__}})
+
+    def _dispatch(self, item: object) -> None:
         if isinstance(item, FileActivity):
             self._on_file(item)
         elif isinstance(item, FileAccess):
@@ -564,7 +570,7 @@ class Pipeline:
             addr = ipaddress.ip_address(ip)
         except ValueError:
             return False
-        return any(addr in net for net in self._internal)
+        return any(addr in net for net in self._internal_nets)
 
     def _cool(self, key: tuple, now: float) -> bool:
         """True when an alert for ``key`` may fire (not fired within the cooldown)."""

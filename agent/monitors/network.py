@@ -33,6 +33,7 @@ NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 NLMSG_DONE, NLMSG_ERROR = 3, 2
 INET_DIAG_INFO = 2
 TCP_LISTEN = 10
+_SKIP_STATES = {6, 7, TCP_LISTEN}  # TIME_WAIT, CLOSE, LISTEN
 _TCPI_BYTES_ACKED = 120  # offset of tcpi_bytes_acked in struct tcp_info
 
 
@@ -153,8 +154,8 @@ class NetworkMonitor:
         listening = {s["sport"] for s in socks if s["state"] == TCP_LISTEN}
         outbound = []
         for s in socks:
-            if s["state"] == TCP_LISTEN or not s["dport"] or s["sport"] in listening:
-                continue
+            if s["state"] in _SKIP_STATES or not s["dport"] or s["sport"] in listening or s["inode"] == 0:
+                continue  # listening, inbound, or closed sockets lingering without an owner
             ip = ipaddress.ip_address(s["dst"])
             if getattr(ip, "ipv4_mapped", None):
                 ip = ip.ipv4_mapped  # type: ignore[union-attr]
