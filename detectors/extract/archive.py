@@ -46,7 +46,9 @@ def _declared_limit(walk: Walk, size: int | None, compressed: int | None) -> str
     if compressed and size > RATIO_FLOOR and size / compressed > lim.max_ratio:
         return f"member declares compression ratio {size / compressed:.0f}, more than {lim.max_ratio:g}"
     if walk.budget.expanded + size > lim.max_total_bytes:
-        return f"member would pass max_total_bytes {lim.max_total_bytes}"
+        reason = f"member would pass max_total_bytes {lim.max_total_bytes}"
+        walk.budget.exhaust(reason)  # later members would too: report once, stop
+        return reason
     return None
 
 
@@ -92,6 +94,8 @@ def extract_zip_members(zf: zipfile.ZipFile, blob: Blob, walk: Walk,
         too_big = _declared_limit(walk, info.file_size, info.compress_size)
         if too_big:
             yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+            if walk.budget.exhausted:
+                return
             continue
         try:
             raw = zf.open(info)
@@ -117,6 +121,8 @@ def extract_tar(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
             too_big = _declared_limit(walk, member.size, None)
             if too_big:
                 yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+                if walk.budget.exhausted:
+                    return
                 continue
             raw = tf.extractfile(member)
             if raw is None:
@@ -182,6 +188,8 @@ def extract_7z(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
             too_big = _declared_limit(walk, info.uncompressed, None)
             if too_big:
                 yield Notice("container.limit_exceeded", display, too_big, {"container": blob.display})
+                if walk.budget.exhausted:
+                    break
             else:
                 todo.append(info.filename)
         if not todo:

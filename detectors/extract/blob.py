@@ -16,6 +16,8 @@ import os
 import tempfile
 from typing import BinaryIO
 
+from leakwarden.errors import EncryptedContent, LimitExceeded
+
 SNIFF_BYTES = 64 * 1024
 SPOOL_IN_MEMORY = 16 << 20
 COPY_BLOCK = 1 << 20
@@ -96,6 +98,9 @@ class Blob:
         self.size = len(data) if data is not None else size
         #: a top-level file on disk: read only up to the size seen at start
         self.top = top and file is not None
+        #: sniffing found the container damaged: its type is a guess, so the
+        #: name cannot be called a disguise
+        self.damaged = False
 
     def head(self) -> bytes:
         if self._head is None:
@@ -106,7 +111,16 @@ class Blob:
                 self._head = _read_up_to(self._file, SNIFF_BYTES)
             else:
                 assert self._stream is not None
-                self._head = _read_up_to(self._stream, SNIFF_BYTES)
+                try:
+                    self._head = _read_up_to(self._stream, SNIFF_BYTES)
+                except (LimitExceeded, EncryptedContent):
+                    raise
+                except Exception as e:  # noqa: BLE001 - damaged stream: keep what came before it
+                    partial = getattr(e, "partial", b"")
+                    if not partial:
+                        raise
+                    self._head = partial
+                    self._stream = _Failing(e)  # type: ignore[assignment]
         return self._head
 
     def stream(self) -> BinaryIO:
@@ -160,13 +174,32 @@ class Blob:
 def _read_up_to(f: BinaryIO, n: int) -> bytes:
     parts: list[bytes] = []
     left = n
-    while left > 0:
-        block = f.read(left)
-        if not block:
-            break
-        parts.append(block)
-        left -= len(block)
+    try:
+        while left > 0:
+            block = f.read(min(left, 4096))
+            if not block:
+                break
+            parts.append(block)
+            left -= len(block)
+    except Exception as e:
+        e.partial = b"".join(parts)  # type: ignore[attr-defined]
+        raise
     return b"".join(parts)
+
+
+class _Failing(io.RawIOBase):
+    """The rest of a stream that broke while its head was read: the error
+    comes back when someone reads past the head, after the head was used."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self._error = error
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        raise self._error
 
 
 def seek_data(f: object, pos: int) -> int | None:

@@ -43,7 +43,7 @@ class Extraction:
                 self.media_type = sniff(blob)
             except Exception as e:  # noqa: BLE001 - sniffing reads hostile bytes; extraction reports it
                 self._pre += (Notice("error", blob.display, f"cannot identify content: {type(e).__name__}"),)
-            self.disguised = extension_mismatch(blob.name, self.media_type)
+            self.disguised = not blob.damaged and extension_mismatch(blob.name, self.media_type)
 
     def __iter__(self) -> Iterator[Segment | Notice]:
         if self._consumed:

@@ -54,8 +54,11 @@ class Budget:
         self.exhausted: str | None = None
 
     def _stop(self, reason: str) -> LimitExceeded:
-        self.exhausted = self.exhausted or reason
+        self.exhaust(reason)
         return LimitExceeded(reason)
+
+    def exhaust(self, reason: str) -> None:
+        self.exhausted = self.exhausted or reason
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:
@@ -79,6 +82,9 @@ class LimitedReader(io.RawIOBase):
                  max_bytes: int | None = None) -> None:
         super().__init__()
         self._raw = raw
+        # read1: one underlying read per call, so a stream that breaks later
+        # (truncated gzip) first hands over everything it could decode
+        self._read = getattr(raw, "read1", raw.read)
         self._budget = budget
         self._compressed = compressed_size
         self._max = budget.limits.max_member_bytes if max_bytes is None else max_bytes
@@ -91,7 +97,7 @@ class LimitedReader(io.RawIOBase):
         self._budget.check_time()
         # Never read more than one byte past the limit: enough to know it was passed.
         want = min(len(b), self._max - self.count + 1)
-        data = self._raw.read(want)
+        data = self._read(want)
         n = len(data)
         b[:n] = data
         self.count += n

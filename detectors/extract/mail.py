@@ -71,6 +71,11 @@ def _message(msg: Message, display: str, walk: Walk, *, top: bool) -> Iterator[S
         if walk.budget.exhausted:
             return
         if part.is_multipart():
+            # Text outside the boundaries (or all of it, when the boundary
+            # is broken) lands in preamble/epilogue: scan it too.
+            loose = "\n".join(t for t in (part.preamble, part.epilogue) if t and t.strip())
+            if loose:
+                yield from segments_of(loose, walk.limits, path=display, part="body", media_type=EML)
             continue
         filename = part.get_filename()
         ctype = part.get_content_type()

@@ -17,7 +17,7 @@ from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import ODP, ODS, sniff
 from detectors.extract.walk import Walk
-from detectors.extract.xmlparts import events, local, open_part
+from detectors.extract.xmlparts import events, guarded, local, open_part
 
 TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
@@ -66,12 +66,14 @@ def paragraph_text(el: Element) -> str:
 def extract_odf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     media = sniff(blob)
     with zipfile.ZipFile(blob.file()) as zf:
-        if "content.xml" in zf.NameToInfo:
-            with open_part(zf, "content.xml", walk) as f:
-                yield from _content(f, walk, blob.display, media)
-        if "styles.xml" in zf.NameToInfo:
-            with open_part(zf, "styles.xml", walk) as f:
-                yield from _content(f, walk, blob.display, media, margins_only=True)
+        for name in ("content.xml", "styles.xml"):
+            if name in zf.NameToInfo:
+                yield from guarded(_part(zf, name, walk, blob.display, media), blob.display, name)
+
+
+def _part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, media: str) -> Iterator[Segment]:
+    with open_part(zf, name, walk) as f:
+        yield from _content(f, walk, display, media, margins_only=name == "styles.xml")
 
 
 def _content(f: object, walk: Walk, display: str, media: str, *, margins_only: bool = False) -> Iterator[Segment]:

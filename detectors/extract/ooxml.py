@@ -15,11 +15,11 @@ import zipfile
 from collections.abc import Iterator
 
 from detectors.extract.blob import Blob
-from detectors.extract.chunks import Chunker, segments_of
+from detectors.extract.chunks import Chunker
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import DOCX, PPTX, XLSX
-from detectors.extract.xmlparts import events, local, natural_key, open_part, rels
+from detectors.extract.xmlparts import events, guarded, local, natural_key, open_part, rels
 from detectors.extract.walk import Walk
 
 Item = Segment | Notice
@@ -46,8 +46,14 @@ _DOCX_PARTS = (
 )
 
 
-def _word_part(f: object, walk: Walk, display: str, part: str, media: str) -> Iterator[Segment]:
+def _word_part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: str,
+               media: str) -> Iterator[Segment]:
     """One WordprocessingML part: paragraphs in order; text boxes separately."""
+    with open_part(zf, name, walk) as f:
+        yield from _word_events(f, walk, display, part, media)
+
+
+def _word_events(f: object, walk: Walk, display: str, part: str, media: str) -> Iterator[Segment]:
     body = Chunker(walk.limits, path=display, part=part, media_type=media)
     boxes: list[list[str]] = []  # open text boxes (they nest)
     skip = 0  # inside mc:Fallback: the same content again, for old readers
@@ -106,8 +112,7 @@ def extract_docx(blob: Blob, walk: Walk) -> Iterator[Item]:
         for name, part in order:
             if name not in zf.NameToInfo:
                 continue
-            with open_part(zf, name, walk) as f:
-                yield from _word_part(f, walk, blob.display, part, DOCX)
+            yield from guarded(_word_part(zf, name, walk, blob.display, part, DOCX), blob.display, name)
         yield from _embedded(zf, blob, walk)
 
 
@@ -142,7 +147,13 @@ def _shared_strings(zf: zipfile.ZipFile, walk: Walk) -> list[str]:
     return out
 
 
-def _sheet(f: object, walk: Walk, display: str, sheet: str, shared: list[str]) -> Iterator[Segment]:
+def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
+           shared: list[str]) -> Iterator[Segment]:
+    with open_part(zf, name, walk) as f:
+        yield from _sheet_events(f, walk, display, sheet, shared)
+
+
+def _sheet_events(f: object, walk: Walk, display: str, sheet: str, shared: list[str]) -> Iterator[Segment]:
     ch = Chunker(walk.limits, path=display, part="sheet", sheet=sheet, media_type=XLSX)
     ref = kind = None
     value: str | None = None
@@ -208,17 +219,18 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
                           media_type=XLSX)
         for sheet, target in sheets:
             if target in zf.NameToInfo:
-                with open_part(zf, target, walk) as f:
-                    yield from _sheet(f, walk, blob.display, sheet, shared)
+                yield from guarded(_sheet(zf, target, walk, blob.display, sheet, shared), blob.display, target)
         # comments, drawings (text boxes, chart titles) and sheets the workbook does not list
         for name in sorted(zf.namelist(), key=natural_key):
             if re.match(r"^xl/(comments\d*\.xml|comments/.+\.xml|threadedComments/.+\.xml)$", name):
-                yield from _all_text(zf, name, walk, blob.display, "comment", XLSX)
+                items = _all_text(zf, name, walk, blob.display, "comment", XLSX)
             elif re.match(r"^xl/drawings/drawing\d+\.xml$", name):
-                yield from _all_text(zf, name, walk, blob.display, "textbox", XLSX)
+                items = _all_text(zf, name, walk, blob.display, "textbox", XLSX)
             elif re.match(r"^xl/worksheets/sheet\d+\.xml$", name) and name not in names:
-                with open_part(zf, name, walk) as f:
-                    yield from _sheet(f, walk, blob.display, name.rsplit("/", 1)[-1], shared)
+                items = _sheet(zf, name, walk, blob.display, name.rsplit("/", 1)[-1], shared)
+            else:
+                continue
+            yield from guarded(items, blob.display, name)
         yield from _embedded(zf, blob, walk)
 
 
@@ -257,14 +269,14 @@ def extract_pptx(blob: Blob, walk: Walk) -> Iterator[Item]:
         for number, slide in enumerate(order, 1):
             if walk.budget.exhausted:
                 return
-            yield from _all_text(zf, slide, walk, blob.display, "slide", PPTX, page=number)
+            yield from guarded(_all_text(zf, slide, walk, blob.display, "slide", PPTX, page=number),
+                               blob.display, slide)
             for target in rels(zf, slide, walk).values():
                 if target.startswith("ppt/notesSlides/") and target in zf.NameToInfo:
-                    yield from _all_text(zf, target, walk, blob.display, "notes", PPTX, page=number)
+                    yield from guarded(_all_text(zf, target, walk, blob.display, "notes", PPTX, page=number),
+                                       blob.display, target)
         for name in sorted(zf.namelist(), key=natural_key):
             if re.match(r"^ppt/comments/.+\.xml$", name):
-                yield from _all_text(zf, name, walk, blob.display, "comment", PPTX)
+                yield from guarded(_all_text(zf, name, walk, blob.display, "comment", PPTX), blob.display, name)
         yield from _embedded(zf, blob, walk)
 
-
-__all__ = ["extract_docx", "extract_pptx", "extract_xlsx", "segments_of"]

@@ -78,8 +78,13 @@ _MAIL_HEADERS = {b"from", b"to", b"subject", b"date", b"message-id", b"mime-vers
                  b"return-path", b"content-type", b"delivered-to", b"reply-to", b"cc", b"x-mailer"}
 
 
+EMPTY = "application/x-empty"
+
+
 def sniff_head(head: bytes) -> str:
     """The media type decidable from the first bytes alone (ZIP/OLE unrefined)."""
+    if not head:
+        return EMPTY
     if head.startswith(b"%PDF-") or b"%PDF-" in head[:1024]:
         return PDF
     for off, magic, media in _MAGIC:
@@ -153,7 +158,22 @@ def _refine_zip(blob: Blob) -> str:
                 if "ppt/presentation.xml" in names:
                     return PPTX
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, NotImplementedError):
-        pass  # the ZIP extractor reports the damage
+        # Truncated or damaged: the central directory is gone, but the local
+        # headers at the start still name the parts. The extractor for that
+        # type then reports the damage; a broken .docx is not a disguise.
+        blob.damaged = True
+        return _refine_by_local_names(blob.head())
+    return ZIP
+
+
+def _refine_by_local_names(head: bytes) -> str:
+    m = re.search(rb"mimetypeapplication/vnd\.oasis\.opendocument\.(text|spreadsheet|presentation)", head[:200])
+    if m:
+        return {b"text": ODT, b"spreadsheet": ODS, b"presentation": ODP}[m.group(1)]
+    for marker, media in ((b"word/document.xml", DOCX), (b"xl/workbook.xml", XLSX), (b"xl/worksheets/", XLSX),
+                          (b"ppt/presentation.xml", PPTX), (b"ppt/slides/", PPTX)):
+        if marker in head:
+            return media
     return ZIP
 
 
@@ -221,4 +241,4 @@ def extension_mismatch(name: str, media_type: str) -> bool:
     allowed = _BY_EXTENSION.get(extension_of(name))
     # An unrecognised binary under .jpg is damaged, not disguised; text under
     # .jpg is a disguise.
-    return allowed is not None and media_type not in allowed and media_type != UNKNOWN_BINARY
+    return allowed is not None and media_type not in allowed and media_type not in (UNKNOWN_BINARY, EMPTY)

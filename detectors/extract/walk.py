@@ -12,7 +12,7 @@ from detectors.extract.blob import Blob
 from detectors.extract.limits import Budget, ExtractLimits
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
-from detectors.extract.sniff import UNKNOWN_BINARY, extension_mismatch, sniff
+from detectors.extract.sniff import EMPTY, UNKNOWN_BINARY, extension_mismatch, sniff
 
 Item = Segment | Notice
 
@@ -47,13 +47,13 @@ def extract_blob(blob: Blob, walk: Walk, media_type: str | None = None) -> Itera
     try:
         if media_type is None:
             media_type = sniff(blob)
-            if walk.depth > 0 and extension_mismatch(blob.name, media_type):
+            if walk.depth > 0 and not blob.damaged and extension_mismatch(blob.name, media_type):
                 yield Notice("container.disguised", blob.display,
                              f"content is {media_type}, name says otherwise",
                              {"media_type": media_type, "name": blob.name})
         extractor = EXTRACTORS.get(media_type)
         if extractor is None:
-            reason = "binary" if media_type == UNKNOWN_BINARY else media_type
+            reason = {UNKNOWN_BINARY: "binary", EMPTY: "empty"}.get(media_type, media_type)
             yield Notice("skipped", blob.display, reason, {"media_type": media_type})
             return
         yield from extractor(blob, walk)
@@ -66,7 +66,7 @@ def extract_blob(blob: Blob, walk: Walk, media_type: str | None = None) -> Itera
     except MemoryError:
         yield Notice("error", blob.display, "out of memory while extracting", {"media_type": media_type})
     except Exception as e:  # noqa: BLE001 - hostile input makes parsers raise anything; report and go on
-        yield Notice("error", blob.display, f"cannot extract {media_type}: {_describe(e)}",
+        yield Notice("error", blob.display, f"cannot extract {media_type or 'content'}: {_describe(e)}",
                      {"media_type": media_type, "exception": type(e).__name__})
     finally:
         if walk.depth > 0:

@@ -17,7 +17,11 @@ from xml.etree.ElementTree import Element
 
 from defusedxml.ElementTree import iterparse
 
+from leakwarden.errors import EncryptedContent, LimitExceeded
+
 from detectors.extract.limits import LimitedReader
+from detectors.extract.notice import Notice
+from detectors.extract.segment import Segment
 from detectors.extract.walk import Walk
 
 
@@ -30,8 +34,6 @@ def open_part(zf: zipfile.ZipFile, name: str, walk: Walk) -> IO[bytes]:
     info = zf.getinfo(name)
     walk.budget.check_time()
     if info.flag_bits & 0x1:
-        from leakwarden.errors import EncryptedContent
-
         raise EncryptedContent(f"part {name} is encrypted")
     raw = zf.open(info)
     return io.BufferedReader(LimitedReader(raw, walk.budget, compressed_size=info.compress_size))  # type: ignore[arg-type]
@@ -55,6 +57,18 @@ def rels(zf: zipfile.ZipFile, part: str, walk: Walk) -> dict[str, str]:
                 full = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
                 out[el.get("Id", "")] = full
     return out
+
+
+def guarded(items: Iterator[Segment | Notice], display: str, part: str) -> Iterator[Segment | Notice]:
+    """One damaged part (bad XML, corrupt deflate data) is reported and the
+    document's other parts are still read. Limits and encryption stop the
+    whole document, so they pass through."""
+    try:
+        yield from items
+    except (LimitExceeded, EncryptedContent):
+        raise
+    except Exception as e:  # noqa: BLE001 - parsers of hostile parts raise anything
+        yield Notice("error", display, f"part {part}: {type(e).__name__}: {str(e)[:200]}", {"part": part})
 
 
 def natural_key(name: str) -> tuple[object, ...]:

@@ -272,3 +272,65 @@ def doc(body: str, header: str = "", *, encrypted: bool = False) -> bytes:
     clx = b"\x02" + struct.pack("<I", len(plc)) + plc
     struct.pack_into("<II", word, 0x01A2, 0, len(clx))
     return ole_file({"WordDocument": bytes(word), "1Table": clx})
+
+
+def _deflate_repeated(block: bytes, times: int) -> bytes:
+    """A raw deflate stream of ``block * times`` built without compressing it
+    all: after a full flush a block's encoding does not depend on what came
+    before, so the compressed block can simply be repeated."""
+    import zlib
+
+    c = zlib.compressobj(9, zlib.DEFLATED, -15)
+    piece = c.compress(block) + c.flush(zlib.Z_FULL_FLUSH)
+    tail = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return piece * times + tail.flush(zlib.Z_FINISH)
+
+
+def zip_bomb(size: int = 4 << 30, *, name: str = "zeros.bin", block: bytes = b"\x00" * (1 << 20),
+             declared: int | None = None) -> bytes:
+    """One deflated member of ``size`` expanded bytes (4 GiB of zeros by default)
+    in a few MB. ``declared`` lets the header lie about the expanded size. The
+    CRC is left 0: an extractor that reads it all fails anyway."""
+    import struct
+
+    data = _deflate_repeated(block, size // len(block))
+    usize = size if declared is None else declared
+    zip64 = usize >= 0xFFFFFFFF
+    extra = struct.pack("<HHQQ", 1, 16, usize, len(data)) if zip64 else b""
+    u32, c32 = (0xFFFFFFFF, 0xFFFFFFFF) if zip64 else (usize, len(data))
+    fname = name.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 45, 0, 8, 0, 0x21, 0, c32, u32, len(fname), len(extra))
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 45, 45, 0, 8, 0, 0x21, 0, c32, u32, len(fname),
+                          len(extra), 0, 0, 0, 0, 0)
+    body = local + fname + extra + data
+    cd = central + fname + extra
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(cd), len(body), 0)
+    return body + cd + eocd
+
+
+def gzip_bomb(size: int = 4 << 30, block: bytes = b"13812345678 filler line of text\n" * 32768) -> bytes:
+    """A gzip stream of ``size`` bytes of text, built the same way (CRC left 0)."""
+    import struct
+
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x02\xff"
+    return header + _deflate_repeated(block, size // len(block)) + struct.pack("<II", 0, size & 0xFFFFFFFF)
+
+
+def nested_zip(levels: int, text: bytes = b"deep secret 13812345678") -> bytes:
+    data = zip_of({"core.txt": text})
+    for i in range(levels - 1, 0, -1):
+        data = zip_of({f"level{i}.zip": data})
+    return data
+
+
+def set_zip_encrypted_flag(data: bytes) -> bytes:
+    """Mark every member as traditionally encrypted (general purpose flag bit 0)
+    in local and central headers: the stdlib cannot write password ZIPs, and
+    the flag is exactly what tells an extractor a password is needed."""
+    out = bytearray(data)
+    for sig, flag_off in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        pos = out.find(sig)
+        while pos >= 0:
+            out[pos + flag_off] |= 0x01
+            pos = out.find(sig, pos + 4)
+    return bytes(out)
