@@ -23,8 +23,9 @@ from detectors.findings import Match, Severity
 
 #: non-empty lines from the document/page edge that still count as its head or foot
 EDGE_LINES = 6
-_BREAKS = "\n\r\f"
-_BREAK = re.compile("[\n\r\f]")
+#: line breaks: \v and U+2028/2029 are what some editors write for a manual line break
+_BREAKS = "\n\r\f\v\u2028\u2029"
+_BREAK = re.compile(f"[{_BREAKS}]")
 #: characters looked at on each side of a candidate when finding its line
 MAX_LINE = 200
 #: decoration a marking line may carry around the word (rules, bullets, bold)
@@ -37,8 +38,10 @@ _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 #: horizontal white space incl. the ideographic space U+3000 (an alternation:
 #: non-ASCII characters must not appear inside a class)
 PF_WS = "(?:[ \\t]|\u3000)"
-PF_STAR = "(?:★|☆|✩|✭|⭐)"
-PF_EOL = "(?:\\r|\\n|\\f|$)"
+PF_STAR = "(?:★|☆|✩|✭|⭐|＊)"
+PF_EOL = "(?:[\\r\\n\\f\\x0b]|\u2028|\u2029|$)"
+#: the start of the text or of a line
+PF_BOL = "(?:^|[\\r\\n\\f\\x0b]|\u2028|\u2029)"
 
 
 #: what may follow a Chinese marking word on its line (份号 may also come last)
@@ -68,7 +71,7 @@ def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
         clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")
     en = "|".join(t for t in tokens if t.isascii())
     if en:
-        clauses.append(f"(?:^|[\\r\\n\\f]){PF_EN_LEAD}(?:{en})")
+        clauses.append(f"{PF_BOL}{PF_EN_LEAD}(?:{en})")
     return "|".join(clauses)
 
 
@@ -267,7 +270,7 @@ CN_PERIOD = (
     f"|{_CN_NUM}\\s*(?:年|个月|個月|月|天|日)"
     "|[^\\s，。；;、,.!?！？“”\"'「」『』()（）★☆]{1,30}?解密)"
 )
-_STAR = "[★☆✩✭⭐]"
+_STAR = "[★☆✩✭⭐＊]"
 #: the marking proper: a ★ and an optional period, with optional spaces around ★
 CN_STAR_PERIOD = f"(?:[ \\t\u3000]*(?P<star>{_STAR})[ \\t\u3000]*(?P<period>{CN_PERIOD})?)"
 #: what may share a Chinese marking line without making it prose

@@ -9,6 +9,9 @@ from detectors.extract.segment import Segment
 from detectors.findings import Severity
 from detectors.markings.layout import (
     EN_COMPANIONS,
+    PF_BOL,
+    PF_EN_LEAD,
+    PF_EOL,
     Line,
     MarkingDetector,
     Verdict,
@@ -56,8 +59,8 @@ class UsClassificationDetector(MarkingDetector):
     id = "marking.us_classification"
     severity = Severity.HIGH
     prefilter = (
-        "(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?:[/ ,\\-A-Z0-9]*)(?:\\r|\\n|\\f|$)"
-        "|(?:^|[\\r\\n\\f])[\\t\\x20-\\x7e]{0,24}(?:TOP SECRET|SECRET|CONFIDENTIAL)"
+        f"(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?:[/ ,\\-A-Z0-9]*){PF_EOL}"
+        f"|{PF_BOL}{PF_EN_LEAD}(?:TOP SECRET|SECRET|CONFIDENTIAL)"
         "|\\((?:TS|S|C|U)(?:\\)|//)"
     )
     pattern: ClassVar[re.Pattern[str]] = re.compile(

@@ -54,6 +54,7 @@ def ids(engine: Engine, text: str, **kw: object) -> list[str]:
         ("机密 ★ 5年", "机密", "5年"),
         ("秘密\u3000★\u30003年", "秘密", "3年"),
         ("绝密☆长期", "绝密", "长期"),
+        ("机密＊10年", "机密", "10年"),
         ("絕密★長期", "绝密", "长期"),
         ("機密★5年", "机密", "5年"),
         ("秘密★五年", "秘密", "五年"),
@@ -98,6 +99,13 @@ def test_bare_level_counts_in_head_and_foot_only(engine: Engine) -> None:
     assert ids(engine, "秘密\n\n某市某局文件\n" + BODY_ZH) == ["marking.cn_state_secret"]
     assert ids(engine, BODY_ZH + "秘密\n") == ["marking.cn_state_secret"]
     assert ids(engine, BODY_ZH + "秘密\n" + BODY_ZH) == []
+
+
+def test_other_line_breaks(engine: Engine) -> None:
+    assert ids(engine, "秘密\r\n\r\n" + BODY_ZH.replace("\n", "\r\n")) == ["marking.cn_state_secret"]
+    assert ids(engine, "内部资料\v" + BODY_ZH) == ["marking.cn_work_secret"]
+    assert ids(engine, "Company Confidential\u2028" + BODY_EN) == ["marking.corporate"]
+    assert ids(engine, "SECRET//NOFORN\r\n" + BODY_EN) == ["marking.us_classification"]
 
 
 def test_page_breaks_make_page_heads_and_feet(engine: Engine) -> None:
