@@ -77,7 +77,8 @@ class HttpReceiver:
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
-        self.requests: list[Request] = []
+        self.requests: list[Request] = []  # accepted ones
+        self.hits = 0  # every request, also those answered with an error
         self.status = 200
         self.retry_after: str | None = None
         self.hive_refs: set[tuple[str, str, str]] = set()
@@ -89,6 +90,7 @@ class HttpReceiver:
 
     async def _any(self, request: web.Request) -> web.Response:
         body = await request.read()
+        self.hits += 1
         if self.status != 200:
             headers = {"Retry-After": self.retry_after} if self.retry_after else None
             return web.Response(status=self.status, text="receiver error", headers=headers)
@@ -98,6 +100,7 @@ class HttpReceiver:
 
     async def _hive(self, request: web.Request) -> web.Response:
         body = await request.read()
+        self.hits += 1
         if self.status != 200:
             return web.Response(status=self.status, text="receiver error")
         import json
