@@ -16,7 +16,9 @@ _WELL_KNOWN = frozenset(["13800138000", "13812345678", "13912345678", "186123456
 class CnMobileDetector(PatternDetector):
     id = "pii.cn_mobile"
     severity = Severity.MEDIUM
-    prefilter = r"1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+    # starts after a non-digit or after the 86 country code, so that long digit
+    # runs do not hit at every offset
+    prefilter = r"(?:^|[^0-9.]|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
     # of the value so "+86 139..." and "139..." hash alike
     pattern = re.compile(

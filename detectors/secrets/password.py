@@ -38,6 +38,10 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("xml", re.compile(
         rf"<(?P<key>[A-Za-z0-9_:.-]*{_PW})>(?P<uv>[^<\n]{{1,200}})</"
     )),
+    # <add key="DbPassword" value="..."/> (.NET config), name="password" value="..."
+    ("keyvalue", re.compile(
+        rf"(?i:key|name)\s*=\s*[\"'](?P<key>[A-Za-z0-9_.:-]*{_PW})[\"']\s+(?i:value)\s*=\s*{_QUOTED}"
+    )),
     # --password value, --password=value
     ("flag", re.compile(
         rf"(?<![A-Za-z0-9-])--(?P<key>(?:[a-z]+-)?{_PW})(?:=|[ \t]+)(?:{_QUOTED}|{_UNQUOTED})"
@@ -167,6 +171,7 @@ class PasswordDetector(PatternDetector):
         r"(?:pass(?:word|wd|phrase)?|pwd|pword)[0-9]{0,2}[\"'\]]?\s{0,4}(?:[?:+]?=|=>|->|:)"
         r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s*,"
         r"|(?:pass(?:word|wd)?|pwd)>"
+        r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s+value\s*="
         r"|--(?:[a-z]+-)?(?:pass(?:word|wd|phrase)?|pwd)[= \t]"
         r"|identified\s+by\s+'|password\s+'"  # SQL: CREATE/ALTER USER ... (checked in verify)
         r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"

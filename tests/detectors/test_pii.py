@@ -176,6 +176,14 @@ def test_card_near_misses(engine: Engine, text: str, why: str) -> None:
     assert found(engine, text, "pii.payment_card") == [], why
 
 
+def test_card_labelled_as_something_else_is_less_certain(engine: Engine) -> None:
+    card = CARDS["unionpay19"]
+    plain = engine.scan(Segment(text=f"请将款项汇至{card}。", path="t"))
+    order = engine.scan(Segment(text=f"订单号 {card}", path="t"))
+    order_card = engine.scan(Segment(text=f"银行卡 订单号 {card}", path="t"))
+    assert plain[0].confidence >= 0.6 and order[0].confidence < 0.5 <= order_card[0].confidence
+
+
 def test_card_is_not_an_id_number(engine: Engine) -> None:
     # an 18-digit run valid as a resident ID is reported once, as the ID
     ids = [f"620102199001011{n:02d}" for n in range(100)]

@@ -291,6 +291,7 @@ def test_private_key_near_misses(engine: Engine, text: str) -> None:
         ("conn = connect(host='db', password='q7Wm!x2p')", "q7Wm!x2p"),
         ("adminPassword := \"Xy12ab!\"", "Xy12ab!"),
         ("<password>Pl@ntext99</password>", "Pl@ntext99"),
+        ('<add key="DbPassword" value="Qz8!kd92" />', "Qz8!kd92"),
         ("mysql --password=Zk29xQ7 -u root", "Zk29xQ7"),
         ("define('DB_PASSWORD', 'wp-P4ss!');", "wp-P4ss!"),
         ("CREATE USER app IDENTIFIED BY 'Ora_pw_991';", "Ora_pw_991"),
