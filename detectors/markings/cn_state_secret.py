@@ -59,6 +59,8 @@ class CnStateSecretDetector(MarkingDetector):
         period = m.group("period")
         rest = cn_rest(line)
         if m.group("star"):
+            if line.runs_on and rest:
+                return None  # a sentence about the marking: 机密★5年表示……
             form, confidence = "legal", 0.95
         elif rest:
             return None

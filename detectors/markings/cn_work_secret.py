@@ -22,7 +22,8 @@ from detectors.markings.layout import (
     normalise_cn,
 )
 
-_SAVE = "(?:[ \\t\u3000]*注意保存)"
+#: 内部资料 注意保存, also 内部资料，注意保存 and 内部资料（注意保存）
+_SAVE = "(?:[ \\t\u3000,，、·:：]*[（(]?注意保存[）)]?)"
 #: longest first: a line carries one marking, reported once
 _LABELS = (
     "工作秘密",
@@ -55,10 +56,15 @@ class CnWorkSecretDetector(MarkingDetector):
         line = Line.around(segment.text, m.start(), m.end())
         if line.quoted or bare(line.before, CN_COMPANIONS):
             return None
-        label = normalise_cn(" ".join(m.group("label").split()))
+        label = normalise_cn(m.group("label"))
+        if label.endswith(("注意保存", "注意保存）", "注意保存)")) and label.startswith("内部资料"):
+            label = "内部资料 注意保存"
+        rest = cn_rest(line)
         if m.group("star"):
+            if line.runs_on and rest:
+                return None  # a sentence about the marking: 机密★5年表示……
             form, confidence = "legal", 0.9
-        elif cn_rest(line):
+        elif rest:
             return None
         elif cn_labelled(line):
             form, confidence = "label", 0.9

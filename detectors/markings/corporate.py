@@ -53,7 +53,10 @@ _LABEL_RE = "|".join([f"(?:{rx})" for rx, _ in _EN_LABELS] + list(_CN_LABELS))
 #: distribution notices that travel with a corporate marking
 _NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)|严禁外传|禁止外传|请勿外传"
 #: an organisation's name before an English label in a running head or foot ("Acme Corp | Confidential")
-_ORG = re.compile(r"\s*(?:[A-Z0-9][\w&.,'’-]*\s+){0,3}[A-Z0-9][\w&.,'’-]*\s*[|–—\-·•:]?\s*")
+_ORG = re.compile(
+    r"\s*(?:(?:©|\([Cc]\)|Copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?\s*)?"  # © 2024 Acme Corp. Confidential
+    r"(?:[A-Z0-9][\w&.,'’-]*\s+){0,3}[A-Z0-9][\w&.,'’-]*\s*[|–—\-·•:]?\s*"
+)
 _COMPANIONS = EN_COMPANIONS | CN_COMPANIONS | Companions.of(
     rf"{_NOTICE}|(?i:\b(?:{_LABEL_RE})\b)", "".join(_CN_LABELS) + "严禁止请勿外传"
 )
@@ -88,7 +91,7 @@ class CorporateMarkingDetector(MarkingDetector):
         line = Line.around(text, m.start(), m.end())
         if line.quoted:
             return None
-        if bare(line.after, _COMPANIONS) and not m.group("star"):
+        if bare(line.after, _COMPANIONS) and (not m.group("star") or line.runs_on):
             return None
         org = False
         if bare(line.before, _COMPANIONS):

@@ -38,6 +38,8 @@ _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 #: horizontal white space incl. the ideographic space U+3000 (an alternation:
 #: non-ASCII characters must not appear inside a class)
 PF_WS = "(?:[ \\t]|\u3000)"
+#: white space and closing brackets after a word: 内部资料（注意保存）
+PF_CLOSE = "(?:[ \\t)\\]]|\u3000|）|】)"
 PF_STAR = "(?:★|☆|✩|✭|⭐|＊)"
 PF_EOL = "(?:[\\r\\n\\f\\x0b]|\u2028|\u2029|$)"
 #: the start of the text or of a line
@@ -65,7 +67,7 @@ def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
     """
     alt = "|".join(tokens)
     follow = "|".join(x for x in (PF_STAR, PF_EOL, PF_CN_TRAIL, trail) if x)
-    clauses = [f"(?:{alt}){PF_WS}*(?:{follow})"]
+    clauses = [f"(?:{alt}){PF_CLOSE}*(?:{follow})"]
     cn = "|".join(t for t in tokens if not t.isascii())
     if cn:
         clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")
@@ -95,6 +97,11 @@ class Line:
         m = _BREAK.search(text, end, end + MAX_LINE)
         le = m.start() if m else min(len(text), end + MAX_LINE)
         return cls(ls, le, text[ls:start], text[end:le])
+
+    @property
+    def runs_on(self) -> bool:
+        """Does text continue right after the candidate, with no space or punctuation (机密★5年表示……)?"""
+        return bool(self.after) and self.after[0].isalnum()
 
     @property
     def quoted(self) -> bool:
@@ -272,7 +279,7 @@ CN_PERIOD = (
 )
 _STAR = "[★☆✩✭⭐＊]"
 #: the marking proper: a ★ and an optional period, with optional spaces around ★
-CN_STAR_PERIOD = f"(?:[ \\t\u3000]*(?P<star>{_STAR})[ \\t\u3000]*(?P<period>{CN_PERIOD})?)"
+CN_STAR_PERIOD = f"(?:[ \\t\u3000]*(?P<star>{_STAR})(?:[ \\t\u3000]*(?P<period>{CN_PERIOD}))?)"
 #: what may share a Chinese marking line without making it prose
 CN_COMPANIONS = Companions.of(
     "份[号號][:：]?\\s*[0-9A-Za-z\\-]*"
@@ -280,10 +287,11 @@ CN_COMPANIONS = Companions.of(
     "|密[级級](?:[和及]保密期限)?[:：]?"
     f"|保密期限[:：]?\\s*(?:{CN_PERIOD})?"
     "|紧急程度[:：]?|緊急程度[:：]?|特急|加急|特提|平急"
+    "|[严嚴禁][禁止]外[传傳]|请勿外传|請勿外傳|不得外[传傳]|注意保密|妥善保管"
     f"|{_STAR}"
     "|第?\\s*\\d{1,8}\\s*[页頁]?",  # copy numbers, page numbers
     "份号號编編密级級和及保期限紧緊急程度特加提平第页頁★☆✩✭⭐：年月日个個天长長前止解"
-    "一二三四五六七八九十两〇零",
+    "一二三四五六七八九十两〇零严嚴禁外传傳请請勿不得注意妥善管（）、",
 )
 _LABEL = re.compile("密[级級](?:[和及]保密期限)?\\s*[:：]?\\s*$")
 _PERIOD_AFTER = re.compile(f"保密期限[:：]?\\s*(?P<period>{CN_PERIOD})")

@@ -134,6 +134,8 @@ def test_header_part_and_chunks(engine: Engine) -> None:
         "「机密★5年」\n",
         "“秘密★1年”\n",
         "绝密文件管理办法\n",
+        "机密★5年表示该文件的保密期限为五年。\n",
+        "《绝密★长期》\n",
         "这份文件是秘密\n",
         "保守秘密\n",
     ],
@@ -157,6 +159,9 @@ def test_state_secret_words_in_prose_are_not_markings(engine: Engine, text: str)
         ("内部使用", "内部使用"),
         ("內部資料", "内部资料"),
         ("  内部  ", "内部"),
+        ("内部资料，注意保存", "内部资料 注意保存"),
+        ("内部资料（注意保存）", "内部资料 注意保存"),
+        ("内部资料 严禁外传", "内部资料"),
     ],
 )
 def test_work_secret_markings(engine: Engine, line: str, label: str) -> None:
@@ -283,6 +288,7 @@ def test_not_us_classification(engine: Engine, text: str) -> None:
         ("CONFIDENTIAL – DO NOT FORWARD", "Confidential"),
         ("Confidential – Internal Use Only", "Confidential"),
         ("Acme Corp | Company Confidential | Page 3", "Company Confidential"),
+        ("© 2024 Acme Corp. Confidential", "Confidential"),
         ("Sensitivity: Internal", "Internal"),
         ("公司机密", "公司机密"),
         ("商业秘密", "商业秘密"),
