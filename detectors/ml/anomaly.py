@@ -1,0 +1,378 @@
+"""Behaviour baselines: volume, hours, destinations and removable-media copies.
+
+The agent reports what a host or a process did (bytes sent to a destination
+category, files copied to a removable device); :class:`Baselines` keeps a
+per-key daily history in SQLite and says when today departs from it.
+
+Why robust statistics rather than IsolationForest: the question an analyst
+asks is "how much more than usual?", and median/MAD answer it in words, stay
+correct with a handful of days of history, are unmoved by the one odd day in
+the baseline, and need no retraining. A verdict therefore carries the observed
+value, the baseline (median of N days), and the robust deviation.
+
+Signals, each checked on every observation after the warm-up:
+
+- ``volume``: today's bytes for (key, category) against the daily median;
+- ``unusual_hour``: substantial traffic in an hour of day in which the key was
+  never active during the baseline days;
+- ``new_destination``: a destination first seen today that already received a
+  large amount;
+- ``removable_copy``: files or bytes copied to removable media today against
+  the daily median.
+
+A verdict for a signal is repeated on the same day only when the observed
+value doubles, so one exfiltration does not raise a storm of alerts.
+
+Keys are free-form; the agent uses ``host:<name>`` and
+``process:<host>/<executable>``, and the prefix chooses the words ("this
+host", "this process").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sqlite3
+import statistics
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from leakwarden.errors import LeakWardenError
+
+REMOVABLE = "removable-media"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, first_day TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS daily (
+    key TEXT NOT NULL, category TEXT NOT NULL, day TEXT NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0, files INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (key, category, day));
+CREATE TABLE IF NOT EXISTS hourly (
+    key TEXT NOT NULL, category TEXT NOT NULL, day TEXT NOT NULL, hour INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key, category, day, hour));
+CREATE TABLE IF NOT EXISTS destinations (
+    key TEXT NOT NULL, destination TEXT NOT NULL, first_day TEXT NOT NULL,
+    day TEXT NOT NULL, bytes_today INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key, destination));
+CREATE TABLE IF NOT EXISTS alerted (
+    key TEXT NOT NULL, signal TEXT NOT NULL, subject TEXT NOT NULL, day TEXT NOT NULL,
+    level REAL NOT NULL, PRIMARY KEY (key, signal, subject, day));
+"""
+SCHEMA_VERSION = "1"
+
+
+class BaselineError(LeakWardenError):
+    """The baseline state file cannot be opened or is not a LeakWarden baseline store."""
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyVerdict:
+    key: str
+    signal: str  # volume | unusual_hour | new_destination | removable_copy
+    category: str
+    observed: float  # bytes (or files for removable copies counted by files)
+    baseline: float  # median per day over ``history_days``
+    deviation: float  # robust z-score: (observed - median) / scale
+    history_days: int
+    window: str  # "02:00-03:00" on ``day``
+    day: str
+    explanation: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {k: getattr(self, k) for k in self.__slots__}
+
+
+def human_bytes(n: float) -> str:
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{int(n)} B"
+
+
+def _subject(key: str) -> str:
+    kind = key.split(":", 1)[0] if ":" in key else ""
+    return {"host": "this host", "process": "this process", "user": "this user"}.get(kind, "this source")
+
+
+def _when(when: dt.datetime | float) -> dt.datetime:
+    return when if isinstance(when, dt.datetime) else dt.datetime.fromtimestamp(when)
+
+
+class Baselines:
+    """Per-key behaviour baselines persisted in one SQLite file.
+
+    ``observe`` and ``observe_copy`` are the whole API; both return an
+    :class:`AnomalyVerdict` or ``None``. Thread-safe; state survives restarts.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        warmup_days: int = 7,
+        history_days: int = 28,
+        threshold: float = 3.5,
+        copy_threshold: float = 6.0,
+        min_log_scale: float = 0.4,
+        min_bytes: int = 50_000_000,
+        min_files: int = 20,
+        new_destination_bytes: int = 200_000_000,
+    ) -> None:
+        self.path = Path(path)
+        self.warmup_days = warmup_days
+        self.history_days = history_days
+        self.threshold = threshold
+        self.copy_threshold = copy_threshold
+        self.min_log_scale = min_log_scale
+        self.min_bytes = min_bytes
+        self.min_files = min_files
+        self.new_destination_bytes = new_destination_bytes
+        self._lock = threading.Lock()
+        #: (key, category, day, column) -> (days, median, scale): the history before a day does not change
+        self._stats: dict[tuple[str, str, str, str], tuple[int, float, float]] = {}
+        self._hours: dict[tuple[str, str], set[int]] = {}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            row = self._db.execute("SELECT value FROM meta WHERE name='schema'").fetchone()
+            if row is None:
+                self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            elif row[0] != SCHEMA_VERSION:
+                raise BaselineError(f"{self.path}: baseline schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+        except sqlite3.DatabaseError as e:
+            raise BaselineError(f"{self.path}: cannot open baseline store: {e}") from e
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> "Baselines":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ API
+
+    def observe(
+        self, key: str, category: str, nbytes: int, when: dt.datetime | float, destination: str | None = None
+    ) -> AnomalyVerdict | None:
+        """Record ``nbytes`` sent by ``key`` to a destination ``category`` at ``when``."""
+        t = _when(when)
+        day, hour = t.date().isoformat(), t.hour
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            history = self._history_days(key, day)
+            self._add(key, category, day, hour, nbytes, 0)
+            new_dest_bytes = self._add_destination(key, destination, day, nbytes) if destination else None
+            if history < self.warmup_days:
+                return None
+            return (
+                self._check_volume(key, category, day, hour, history)
+                or self._check_hour(key, category, day, hour, history)
+                or self._check_destination(key, category, destination, new_dest_bytes, day, hour, history)
+            )
+
+    def observe_copy(
+        self, key: str, files: int, nbytes: int, when: dt.datetime | float, device: str | None = None
+    ) -> AnomalyVerdict | None:
+        """Record ``files`` files (``nbytes`` bytes) copied by ``key`` to removable media."""
+        t = _when(when)
+        day, hour = t.date().isoformat(), t.hour
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            history = self._history_days(key, day)
+            self._add(key, REMOVABLE, day, hour, nbytes, files)
+            if history < self.warmup_days:
+                return None
+            return self._check_copy(key, day, hour, history, device)
+
+    def history(self, key: str, category: str, day: str) -> list[int]:
+        """Daily bytes of the baseline days before ``day`` (zeros for quiet days)."""
+        with self._lock:
+            return self._series(key, category, day, "bytes")
+
+    # ------------------------------------------------------------------ storage
+
+    def _history_days(self, key: str, day: str) -> int:
+        row = self._db.execute("SELECT first_day FROM keys WHERE key=?", (key,)).fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO keys VALUES (?, ?)", (key, day))
+            return 0
+        first = dt.date.fromisoformat(row[0])
+        return max(0, (dt.date.fromisoformat(day) - first).days)
+
+    def _add(self, key: str, category: str, day: str, hour: int, nbytes: int, files: int) -> None:
+        self._db.execute(
+            "INSERT INTO daily VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET bytes=bytes+excluded.bytes, "
+            "files=files+excluded.files", (key, category, day, nbytes, files))
+        self._db.execute(
+            "INSERT INTO hourly VALUES (?,?,?,?,?) ON CONFLICT DO UPDATE SET bytes=bytes+excluded.bytes",
+            (key, category, day, hour, nbytes))
+
+    def _add_destination(self, key: str, destination: str, day: str, nbytes: int) -> int | None:
+        """Bytes sent today to a destination first seen today, else ``None``."""
+        row = self._db.execute(
+            "SELECT first_day, day, bytes_today FROM destinations WHERE key=? AND destination=?", (key, destination)
+        ).fetchone()
+        if row is None:
+            self._db.execute("INSERT INTO destinations VALUES (?,?,?,?,?)", (key, destination, day, day, nbytes))
+            return nbytes
+        first, last, today = row
+        today = today + nbytes if last == day else nbytes
+        self._db.execute(
+            "UPDATE destinations SET day=?, bytes_today=? WHERE key=? AND destination=?", (day, today, key, destination))
+        return today if first == day else None
+
+    def _series(self, key: str, category: str, day: str, column: str) -> list[int]:
+        d = dt.date.fromisoformat(day)
+        row = self._db.execute("SELECT first_day FROM keys WHERE key=?", (key,)).fetchone()
+        first = dt.date.fromisoformat(row[0]) if row else d
+        start = max(first, d - dt.timedelta(days=self.history_days))
+        values = dict(self._db.execute(
+            f"SELECT day, {column} FROM daily WHERE key=? AND category=? AND day>=? AND day<?",
+            (key, category, start.isoformat(), day)).fetchall())
+        return [values.get((start + dt.timedelta(days=i)).isoformat(), 0) for i in range((d - start).days)]
+
+    def _baseline(self, key: str, category: str, day: str, column: str, floor: float) -> tuple[int, float, float]:
+        cache_key = (key, category, day, column)
+        hit = self._stats.get(cache_key)
+        if hit is None:
+            series = self._series(key, category, day, column)
+            med = statistics.median(series) if series else 0.0
+            mad = statistics.median(abs(v - med) for v in series) if series else 0.0
+            # MAD alone is 0 for a perfectly regular key; a floor keeps one odd day from looking infinite
+            hit = (len(series), float(med), max(1.4826 * mad, 0.25 * med, floor))
+            if len(self._stats) > 50_000:
+                self._stats.clear()
+            self._stats[cache_key] = hit
+        return hit
+
+    def _active_hours(self, key: str, day: str) -> set[int]:
+        hit = self._hours.get((key, day))
+        if hit is None:
+            d = dt.date.fromisoformat(day)
+            start = (d - dt.timedelta(days=self.history_days)).isoformat()
+            hit = {h for (h,) in self._db.execute(
+                "SELECT DISTINCT hour FROM hourly WHERE key=? AND day>=? AND day<? AND bytes>0", (key, start, day))}
+            if len(self._hours) > 50_000:
+                self._hours.clear()
+            self._hours[(key, day)] = hit
+        return hit
+
+    def _today(self, key: str, category: str, day: str) -> tuple[int, int]:
+        row = self._db.execute(
+            "SELECT bytes, files FROM daily WHERE key=? AND category=? AND day=?", (key, category, day)).fetchone()
+        return (row[0], row[1]) if row else (0, 0)
+
+    def _hour_bytes(self, key: str, category: str, day: str, hour: int) -> int:
+        row = self._db.execute(
+            "SELECT bytes FROM hourly WHERE key=? AND category=? AND day=? AND hour=?", (key, category, day, hour)
+        ).fetchone()
+        return row[0] if row else 0
+
+    def _first_alert(self, key: str, signal: str, subject: str, day: str, level: float) -> bool:
+        """True when this is news: no alert yet today, or the level at least doubled since."""
+        row = self._db.execute(
+            "SELECT level FROM alerted WHERE key=? AND signal=? AND subject=? AND day=?", (key, signal, subject, day)
+        ).fetchone()
+        if row is not None and level < 2 * row[0]:
+            return False
+        self._db.execute("INSERT OR REPLACE INTO alerted VALUES (?,?,?,?,?)", (key, signal, subject, day, level))
+        return True
+
+    # ------------------------------------------------------------------ signals
+
+    def _check_volume(self, key: str, category: str, day: str, hour: int, history: int) -> AnomalyVerdict | None:
+        total, _ = self._today(key, category, day)
+        if total < self.min_bytes:
+            return None
+        n, med_log, scale_log = self._log_baseline(key, category, day)
+        med = math.exp(med_log) if n else 0.0
+        z = (math.log(total) - med_log) / scale_log if n else math.inf
+        if z < self.threshold or not self._first_alert(key, "volume", category, day, total):
+            return None
+        in_hour = self._hour_bytes(key, category, day, hour)
+        usual = (f"{_subject(key)} usually sends {human_bytes(med)}/day to {category} "
+                 f"(median of {n} active days in the last {min(history, self.history_days)}); today is "
+                 f"{total / med:.0f}x that") if n else f"{_subject(key)} never sent anything to {category} before"
+        text = (f"sent {human_bytes(in_hour)} to {category} between {hour:02d}:00 and {(hour + 1) % 24:02d}:00 "
+                f"({human_bytes(total)} so far on {day}); {usual}")
+        return AnomalyVerdict(key, "volume", category, total, med, z, n, f"{hour:02d}:00-{(hour + 1) % 24:02d}:00", day, text)
+
+    def _log_baseline(self, key: str, category: str, day: str) -> tuple[int, float, float]:
+        """(active days, median, scale) of log daily bytes over the days the key used the category.
+
+        Daily volumes are roughly log-normal and quiet days (weekends, leave)
+        say nothing about a working day, so the baseline is taken on the log
+        of the active days: a deviation then reads as a factor ("40x usual").
+        """
+        cache_key = (key, category, day, "log-bytes")
+        hit = self._stats.get(cache_key)
+        if hit is None:
+            logs = [math.log(v) for v in self._series(key, category, day, "bytes") if v > 0]
+            if logs:
+                med = statistics.median(logs)
+                mad = statistics.median(abs(v - med) for v in logs)
+                # a spread estimated from a few days is itself uncertain: widen it for small samples
+                hit = (len(logs), med, max(1.4826 * mad, self.min_log_scale) * math.sqrt(1 + 3 / len(logs)))
+            else:
+                hit = (0, 0.0, 1.0)
+            self._stats[cache_key] = hit
+        return hit
+
+    def _check_hour(self, key: str, category: str, day: str, hour: int, history: int) -> AnomalyVerdict | None:
+        in_hour = self._hour_bytes(key, category, day, hour)
+        if in_hour < self.min_bytes or hour in self._active_hours(key, day):
+            return None
+        if not self._first_alert(key, "unusual_hour", f"{category}@{hour}", day, in_hour):
+            return None
+        n, med_log, _ = self._log_baseline(key, category, day)
+        med = math.exp(med_log) if n else 0.0
+        active = sorted(self._active_hours(key, day))
+        usual = f"{active[0]:02d}:00-{active[-1] + 1:02d}:00" if active else "no hour"
+        text = (f"sent {human_bytes(in_hour)} to {category} between {hour:02d}:00 and {(hour + 1) % 24:02d}:00; "
+                f"{_subject(key)} was never active at this hour in the last {min(history, self.history_days)} days "
+                f"(usually active {usual}, median {human_bytes(med)}/day to {category})")
+        return AnomalyVerdict(key, "unusual_hour", category, in_hour, med, math.inf, n,
+                              f"{hour:02d}:00-{(hour + 1) % 24:02d}:00", day, text)
+
+    def _check_destination(
+        self, key: str, category: str, destination: str | None, sent: int | None, day: str, hour: int, history: int
+    ) -> AnomalyVerdict | None:
+        if destination is None or sent is None or sent < self.new_destination_bytes:
+            return None
+        if not self._first_alert(key, "new_destination", destination, day, sent):
+            return None
+        n, med_log, scale_log = self._log_baseline(key, category, day)
+        med = math.exp(med_log) if n else 0.0
+        text = (f"sent {human_bytes(sent)} to {destination} ({category}), a destination {_subject(key)} had not used "
+                f"in {history} days of history; it usually sends {human_bytes(med)}/day to {category} "
+                f"(median of {n} active days)")
+        z = (math.log(sent) - med_log) / scale_log if n else math.inf
+        return AnomalyVerdict(key, "new_destination", category, sent, med, z, n,
+                              f"{hour:02d}:00-{(hour + 1) % 24:02d}:00", day, text)
+
+    def _check_copy(self, key: str, day: str, hour: int, history: int, device: str | None) -> AnomalyVerdict | None:
+        total_bytes, total_files = self._today(key, REMOVABLE, day)
+        nf, med_f, scale_f = self._baseline(key, REMOVABLE, day, "files", self.min_files / 4)
+        _, med_b, scale_b = self._baseline(key, REMOVABLE, day, "bytes", self.min_bytes / 4)
+        z_f = (total_files - med_f) / scale_f
+        z_b = (total_bytes - med_b) / scale_b
+        by_files = z_f >= self.copy_threshold and total_files >= self.min_files
+        by_bytes = z_b >= self.copy_threshold and total_bytes >= self.min_bytes
+        if not (by_files or by_bytes):
+            return None
+        level = total_files if by_files else total_bytes
+        if not self._first_alert(key, "removable_copy", "files" if by_files else "bytes", day, level):
+            return None
+        where = f" to {device}" if device else " to removable media"
+        text = (f"copied {total_files} files ({human_bytes(total_bytes)}){where} on {day}, the last at "
+                f"{hour:02d}:00; {_subject(key)} usually copies {med_f:g} files ({human_bytes(med_b)}) a day "
+                f"(median of {nf} days)")
+        return AnomalyVerdict(key, "removable_copy", REMOVABLE, float(level), med_f if by_files else med_b,
+                              z_f if by_files else z_b, nf, f"{hour:02d}:00-{(hour + 1) % 24:02d}:00", day, text)
