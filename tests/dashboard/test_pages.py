@@ -1,0 +1,214 @@
+"""Dashboard behaviour over plain HTTP against a real collector (no browser needed for these)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import ssl
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from server.app import create_app
+from server.config import default_config
+from server.dashboard.security import CSP, SESSION_COOKIE
+from server.dashboard.state import DASHBOARD
+from server.keys import STORE
+from server.store.interface import LEVELS, OPEN_STATUSES, AlertFilter
+from tests.dashboard.conftest import Collector
+from tests.dashboard.seed import PASSWORD, make_alert, seed
+
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(60)]
+TOKEN = re.compile(r'name="csrf-token" content="([0-9a-f]{64})"')
+
+
+async def signed_in(url: str, user: str, *, session: aiohttp.ClientSession | None = None) -> aiohttp.ClientSession:
+    s = session or aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    page = await (await s.get(url + "/login")).text()
+    r = await s.post(url + "/login", data={"username": user, "password": PASSWORD, "next": "/",
+                                           "csrf_token": TOKEN.search(page).group(1)}, allow_redirects=False)
+    assert r.status == 303, await r.text()
+    return s
+
+
+async def token_of(s: aiohttp.ClientSession, url: str) -> str:
+    return TOKEN.search(await (await s.get(url)).text()).group(1)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def alice(collector: Collector) -> AsyncIterator[aiohttp.ClientSession]:
+    s = await signed_in(collector.url, "alice")
+    yield s
+    await s.close()
+
+
+PAGES = ["/", "/alerts", "/alerts?status=any&level=critical", "/incidents", "/agents", "/devices", "/review"]
+
+
+async def test_pages_have_no_inline_script_or_style_and_send_csp(collector: Collector, alice) -> None:
+    pages = PAGES + [f"/alerts/{collector.seeded.worst_id}", f"/alerts/{collector.seeded.xss_id}",
+                     f"/incidents/{collector.seeded.incident_id}", "/login"]
+    for path in pages:
+        r = await alice.get(collector.url + path)
+        html = await r.text()
+        assert r.status == 200, path
+        assert r.headers["Content-Security-Policy"] == CSP
+        assert "unsafe-inline" not in CSP and "default-src 'self'" in CSP
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), f"inline script on {path}"
+        assert not re.search(r"<style|\sstyle=", html), f"inline style on {path}"
+        assert not re.search(r"<[a-z][^>]*\son[a-z]+=", html, re.I), f"event-handler attribute on {path}"
+        assert not re.search(r"(src|href)=\"(https?:)?//", html), f"external asset on {path}"
+
+
+async def test_every_referenced_asset_is_served_from_the_package(collector: Collector, alice) -> None:
+    html = await (await alice.get(collector.url + "/")).text()
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html)
+    assert {"/static/vendor/htmx.min.js", "/static/vendor/uPlot.iife.min.js", "/static/app.js"} <= set(assets)
+    for asset in assets:
+        r = await alice.get(collector.url + asset)
+        assert r.status == 200 and len(await r.read()) > 100, asset
+
+
+async def test_anonymous_is_sent_to_login_and_htmx_gets_a_redirect_header(collector: Collector) -> None:
+    async with aiohttp.ClientSession() as s:
+        for path in PAGES[:-1] + [f"/alerts/{collector.seeded.worst_id}", "/alerts.csv"]:
+            r = await s.get(collector.url + path, allow_redirects=False)
+            assert r.status == 303 and r.headers["Location"].startswith("/login?next="), path
+        r = await s.get(collector.url + "/alerts/live?since=0", headers={"HX-Request": "true"},
+                        allow_redirects=False)
+        assert r.status == 401 and r.headers["HX-Redirect"].startswith("/login")
+
+
+async def test_login_does_not_redirect_off_site_and_sets_strict_cookie(collector: Collector) -> None:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        page = await (await s.get(collector.url + "/login?next=//evil.example/x")).text()
+        r = await s.post(collector.url + "/login", allow_redirects=False, data={
+            "username": "alice", "password": PASSWORD, "next": "//evil.example/x",
+            "csrf_token": TOKEN.search(page).group(1)})
+        assert r.status == 303 and r.headers["Location"] == "/"
+        cookie = r.cookies[SESSION_COOKIE]
+        assert cookie["httponly"] and cookie["samesite"] == "Strict" and not cookie["secure"]
+        # wrong password: a clear message, no session
+        page = await (await s.get(collector.url + "/login")).text()
+        r = await s.post(collector.url + "/login", data={"username": "alice", "password": "nope-nope",
+                                                         "csrf_token": TOKEN.search(page).group(1)})
+        assert r.status == 401 and "Wrong user name or password" in await r.text()
+
+
+async def test_invalid_filters_are_reported_and_ignored(collector: Collector, alice) -> None:
+    r = await alice.get(collector.url + "/alerts?level=bogus&after=zzz&range=1y&since=yesterday&host=finance-01")
+    html = await r.text()
+    assert r.status == 200
+    for bad in ("level=bogus", "after=zzz", "range=1y", "since=yesterday"):
+        assert f"Ignored the invalid filter {bad}" in html
+    assert "finance-01" in html
+
+
+async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: Collector, alice) -> None:
+    state = collector.app[DASHBOARD]
+    state.page_size = 7
+    try:
+        url, seen, levels = "/alerts", [], []
+        for _ in range(30):
+            html = await (await alice.get(collector.url + url)).text()
+            seen += [int(x) for x in re.findall(r'<tr data-alert-id="(\d+)"', html)]
+            levels += re.findall(r'<span class="level level-(\w+)">', html.split('id="rows"', 1)[1])
+            nxt = re.search(r'rel="next" href="([^"]+)"', html)
+            if not nxt:
+                break
+            url = nxt.group(1).replace("&amp;", "&")
+    finally:
+        state.page_size = 50
+    open_ids = []
+    for level in LEVELS:
+        page = await collector.store.list_alerts(AlertFilter(level=[level], status=list(OPEN_STATUSES), limit=1000))
+        open_ids += [a.id for a in page.items]
+    assert sorted(seen) == sorted(open_ids) and len(seen) == len(set(seen))
+    ranks = [LEVELS.index(lv) for lv in levels]
+    assert ranks == sorted(ranks, reverse=True), "critical first, then high, medium, low"
+
+
+async def test_csv_export_follows_the_filter_and_defuses_formulas(collector: Collector, alice) -> None:
+    now = time.time()
+    for i, evil in enumerate(("=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd")):
+        await collector.store.insert_alert(make_alert(900 + i, level="medium", score=40, host="csv-host", user=evil,
+                                                      path=f"/tmp/{i}.txt", detectors=["pii.email"], now=now,
+                                                      title=evil))
+    r = await alice.get(collector.url + "/alerts.csv?host=csv-host&status=any")
+    assert r.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO((await r.read()).decode("utf-8-sig"))))
+    assert len(rows) == 4 and {row["host"] for row in rows} == {"csv-host"}
+    for row in rows:
+        assert row["title"][0] == "'" and row["user"][0] == "'", row
+
+
+async def test_bulk_assign_and_bad_operation(collector: Collector, alice) -> None:
+    token = await token_of(alice, collector.url + "/alerts")
+    target = collector.seeded.ids[5]
+    r = await alice.post(collector.url + "/alerts/bulk", allow_redirects=False, data=[
+        ("csrf_token", token), ("op", "assign"), ("assignee", "bob"), ("ids", str(target)), ("next", "/alerts")])
+    assert r.status == 303 and "done=1" in r.headers["Location"]
+    stored = await collector.store.get_alert(target)
+    assert stored is not None and stored.assignee == "bob"
+    audit = await collector.store.list_audit(target_type="alert", target_id=str(target))
+    assert audit[0].actor == "alice" and audit[0].detail["assignee"] == [None, "bob"]
+    r = await alice.post(collector.url + "/alerts/bulk", data={"csrf_token": token, "op": "delete", "ids": "1"})
+    assert r.status == 400 and "not valid" in await r.text()
+    r = await alice.post(collector.url + f"/alerts/{target}/status", data={"csrf_token": token, "status": "gone"})
+    assert r.status == 400
+    assert (await collector.store.get_alert(target)).status == "new"  # type: ignore[union-attr]
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def strict_collector(tmp_path: Path) -> AsyncIterator[Collector]:
+    """Default login limits and a small review limit; served over TLS with a throw-away certificate."""
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+                   check=True, capture_output=True)
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    app = create_app(default_config(data_dir=tmp_path / "data", review_max_bytes=2048))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    seeded = await seed(app[STORE])
+    yield Collector(f"https://127.0.0.1:{port}", app, seeded)
+    await runner.cleanup()
+
+
+async def test_tls_cookie_secure_login_rate_limit_and_review_size(strict_collector: Collector) -> None:
+    url = strict_collector.url
+    conn = aiohttp.TCPConnector(ssl=False)  # the throw-away certificate is self-signed
+    async with aiohttp.ClientSession(connector=conn, cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        page = await (await s.get(url + "/login")).text()
+        token = TOKEN.search(page).group(1)
+        r = await s.post(url + "/login", allow_redirects=False,
+                         data={"username": "alice", "password": PASSWORD, "csrf_token": token})
+        assert r.status == 303 and r.cookies[SESSION_COOKIE]["secure"]
+        # the review limit: a clear 413 page, nothing stored
+        form = aiohttp.FormData()
+        form.add_field("document", b"x" * 4096, filename="big.txt", content_type="text/plain")
+        token = await token_of(s, url + "/review")
+        r = await s.post(url + "/review", data=form, headers={"X-CSRF-Token": token})
+        assert r.status == 413 and "larger than the review limit" in await r.text()
+        s.cookie_jar.clear()
+        # login rate limit (the collector's limiter: burst 5 per name): the 6th try is refused, even if right
+        statuses = []
+        for attempt in range(7):
+            page = await (await s.get(url + "/login")).text()
+            r = await s.post(url + "/login", allow_redirects=False, data={
+                "username": "victor", "password": PASSWORD if attempt == 6 else "guess-guess",
+                "csrf_token": TOKEN.search(page).group(1)})
+            statuses.append(r.status)
+        assert statuses[:4] == [401] * 4 and statuses[-1] == 429, statuses
+        assert "Too many failed sign-ins" in await r.text() and int(r.headers["Retry-After"]) > 0
