@@ -35,9 +35,6 @@ _DECOR = re.compile(f"[\\s\\-_=|*~.:,;/{_DECOR_CHARS}]+")
 _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 
 # --- prefilter building blocks (Hyperscan-compatible: ASCII classes, no lookaround)
-#: horizontal white space incl. the ideographic space U+3000 (an alternation:
-#: non-ASCII characters must not appear inside a class)
-PF_WS = "(?:[ \\t]|\u3000)"
 #: white space and closing brackets after a word: 内部资料（注意保存）
 PF_CLOSE = "(?:[ \\t)\\]]|\u3000|）|】)"
 PF_STAR = "(?:★|☆|✩|✭|⭐|＊)"

@@ -8,6 +8,8 @@ for one backend shows up as a missed marking here.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.engine import Engine
 from detectors.extract import extract_bytes
@@ -350,14 +352,17 @@ def test_repeated_page_markings_are_each_found(engine: Engine) -> None:
     assert ids(engine, "\f".join([page] * 3)) == ["marking.cn_state_secret"] * 3
 
 
+_ALL = (CnStateSecretDetector(), CnWorkSecretDetector(), UsClassificationDetector(), CorporateMarkingDetector())
+_BOTH = (Engine(_ALL, backend="hyperscan"), Engine(_ALL, backend="regex"))
+
+
 def test_backends_agree_on_every_case() -> None:
     texts = [
         "绝密★6个月\n\n" + BODY_ZH, BODY_ZH + "\f秘密\n", "TOP SECRET//NOFORN\n(S) x y\n", "公司机密\n",
         "国家秘密的密级分为绝密、机密、秘密三级。\n", "Company Confidential\n" + BODY_EN, "内部\n" + BODY_ZH,
         "(C) 2024 Acme\n", "SECRET SANTA party\n" * 5, "  Internal Use Only  \r\n" + BODY_EN,
     ]
-    detectors = [CnStateSecretDetector(), CnWorkSecretDetector(), UsClassificationDetector(), CorporateMarkingDetector()]
-    hs, rx = Engine(detectors, backend="hyperscan"), Engine(detectors, backend="regex")
+    hs, rx = _BOTH
     for text in texts:
         seg = Segment(text=text, path="d")
         assert [(m.detector, m.start, m.end) for m in hs.scan(seg)] == [
@@ -382,3 +387,20 @@ def test_legacy_encodings_through_extraction(engine: Engine) -> None:
             for m in engine.scan(seg)
         ]
         assert found == [detector], encoding
+
+
+_PIECES = [
+    "机密", "秘密", "绝密", "★", "☆", "5年", "长期", "内部", "资料", "注意保存", "工作秘密", "公司", "密级：", "份号",
+    "SECRET", "TOP SECRET", "//NOFORN", "CONFIDENTIAL", "Confidential", "Internal Use Only", "(S)", "(C)", "(U//FOUO)",
+    "国家秘密的密级分为", "We reviewed the draft.", "“", "”", "「", " ", "\u3000", "\n", "\r\n", "\f", "\v", "x", "2027年12月31日",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=40), st.booleans(), st.booleans(), st.sampled_from(["body", "header"]))
+def test_backends_agree_on_arbitrary_mixtures(pieces: list[str], at_start: bool, at_end: bool, part: str) -> None:
+    seg = Segment(text="".join(pieces), path="d", at_start=at_start, at_end=at_end, part=part)
+    found = [[(m.detector, m.start, m.end, m.value) for m in e.scan(seg)] for e in _BOTH]
+    assert found[0] == found[1]
+    for _, start, end, value in found[0]:
+        assert seg.text[start:end] == value
