@@ -181,16 +181,20 @@ def edge_form(segment: Segment) -> str:
 
 
 def neighbours(text: str, line: Line) -> tuple[str, str]:
-    """The nearest non-empty lines before and after ``line`` on its page (stripped; "" if none)."""
+    """The nearest non-empty lines before and after ``line`` on its page ("" if none),
+    stripped of white space and of list bullets or numbers ("- ", "2. ", "b) ")."""
     pos, before = line.start, ""
     while pos > 0 and not before and text[pos - 1] != "\f":
         prev = _prev_break(text, pos - 1) + 1
-        before, pos = text[prev:pos - 1].strip(), prev
+        before, pos = _LIST_ITEM.sub("", text[prev:pos - 1].strip()), prev
     pos, after, n = line.end, "", len(text)
     while pos < n and not after and text[pos] != "\f":
         nxt = _next_break(text, pos + 1)
-        after, pos = text[pos + 1:nxt].strip(), nxt
+        after, pos = _LIST_ITEM.sub("", text[pos + 1:nxt].strip()), nxt
     return before, after
+
+
+_LIST_ITEM = re.compile(r"^(?:[-*•·]|\d{1,2}[.)、]|[A-Za-z][.)]|[一二三四五六七八九十][、.])\s*")
 
 
 def _near_start(segment: Segment, pos: int, lines: int) -> bool:

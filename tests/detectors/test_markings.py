@@ -95,6 +95,8 @@ def test_labelled_level_with_a_declassification_condition(engine: Engine) -> Non
 def test_a_list_of_the_levels_is_not_a_marking(engine: Engine) -> None:
     assert ids(engine, "密级分为：\n绝密\n机密\n秘密\n" + BODY_ZH) == []
     assert ids(engine, "Classification levels:\nTOP SECRET\nSECRET\nCONFIDENTIAL\n" + BODY_EN) == []
+    assert ids(engine, "Levels:\n- TOP SECRET\n- SECRET\n- CONFIDENTIAL\n" + BODY_EN) == []
+    assert ids(engine, "密级分为：\n一、绝密\n二、机密\n三、秘密\n" + BODY_ZH) == []
 
 
 def test_bare_level_counts_in_head_and_foot_only(engine: Engine) -> None:
