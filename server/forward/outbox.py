@@ -95,7 +95,7 @@ class Forwarder:
 
     # -- enqueue ---------------------------------------------------------------------------
     def view(self, alert: Any) -> AlertView:
-        v = AlertView.from_alert(alert)
+        v = self.scrubber.scrub_alert(AlertView.from_alert(alert))
         if self.public_url:
             v = v.with_(url=f"{self.public_url}/alerts/{v.id}")
         return v

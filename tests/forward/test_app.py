@@ -1,0 +1,191 @@
+"""Forwarding inside the real collector app: ingest -> listener -> outbox -> receivers; admin and SLA API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from server.app import create_app
+from server.config import default_config
+from server.forward.keys import FORWARDER
+from tests.forward.conftest import AWS_KEY, ID_NUMBER
+from tests.forward.receivers import HttpReceiver, SmtpReceiver, SyslogReceiver, server_tls
+from tests.server.helpers import batch, enroll, event, finding, person
+
+ENROLL_SECRET = "test-enrollment-secret-0123456789"
+
+
+async def until(predicate: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture()
+async def syslogs(tls_files: tuple[Path, Path]) -> AsyncIterator[dict[str, SyslogReceiver]]:
+    rx = {"udp": await SyslogReceiver("udp").start(), "tcp": await SyslogReceiver("tcp").start(),
+          "tls": await SyslogReceiver("tls", server_tls(*tls_files)).start()}
+    yield rx
+    for r in rx.values():
+        await r.stop()
+
+
+def write_config(tmp_path: Path, forward: dict[str, Any]) -> Path:
+    path = tmp_path / "server.yaml"
+    path.write_text(yaml.safe_dump({"forward": forward}), encoding="utf-8")
+    return path
+
+
+async def app_client(tmp_path: Path, forward: dict[str, Any], **overrides: Any) -> TestClient:
+    cfg = default_config(source=str(write_config(tmp_path, forward)), data_dir=tmp_path / "data",
+                         enroll_secret=ENROLL_SECRET, public_url="https://leakwarden.example", **overrides)
+    client = TestClient(TestServer(create_app(cfg)))
+    await client.start_server()
+    return client
+
+
+async def test_planted_values_never_leave_in_clear(tmp_path: Path, receiver: HttpReceiver, smtp: SmtpReceiver,
+                                                   syslogs: dict[str, SyslogReceiver],
+                                                   tls_files: tuple[Path, Path]) -> None:
+    jsonl = tmp_path / "alerts.jsonl"
+    forward = {
+        "destinations": {
+            "hook": {"type": "webhook", "url": receiver.url("/hook"), "secret": "s"},
+            "slack": {"type": "slack", "url": receiver.url("/slack")},
+            "teams": {"type": "teams", "url": receiver.url("/teams")},
+            "hive": {"type": "thehive", "url": receiver.url("/thehive"), "api_key": "k"},
+            "mail": {"type": "email", "host": "localhost", "port": smtp.port, "username": SmtpReceiver.USER,
+                     "password": SmtpReceiver.PASSWORD, "ca_file": str(tls_files[0]),
+                     "from": "lw@example.org", "to": ["soc@example.org"]},
+            "syslog-udp": {"type": "syslog", "host": "127.0.0.1", "port": syslogs["udp"].port},
+            "syslog-tcp": {"type": "syslog", "host": "127.0.0.1", "port": syslogs["tcp"].port, "transport": "tcp",
+                           "format": "cef"},
+            "syslog-tls": {"type": "syslog", "host": "localhost", "port": syslogs["tls"].port, "transport": "tls",
+                           "ca_file": str(tls_files[0])},
+            "file": {"type": "jsonl", "path": str(jsonl)},
+        },
+        "routes": [{"name": "everything", "to": ["hook", "slack", "teams", "hive", "mail", "syslog-udp",
+                                                 "syslog-tcp", "syslog-tls", "file"]}],
+        "outbox": {"poll_interval": 0.05},
+    }
+    client = await app_client(tmp_path, forward)
+    try:
+        agent_id, headers = await enroll(client, "fin-pc-01")
+        # The agent reports only masked values, but the endpoint's own free text (a file named after
+        # a person's ID number, a USB stick labelled with a key) carries raw values the scanner never saw.
+        e = event(1, "device.write", host="fin-pc-01", user="alice", channel="removable",
+                  findings=[finding("pii.cn_resident_id", path=f"/media/alice/{ID_NUMBER}.xlsx"),
+                            finding("secret.aws_access_key", severity="critical")],
+                  file={"path": f"/media/alice/张三-{ID_NUMBER}.xlsx", "content_hash": "cd" * 32},
+                  device={"vendor": "Kingston", "label": f"KEY {AWS_KEY}", "serial": "0019E06B"})
+        r = await client.post("/api/v1/events", json=batch(agent_id, [e]), headers=headers)
+        assert r.status == 200, await r.text()
+        await until(lambda: len(receiver.requests) == 4 and len(smtp.messages) == 1
+                    and all(rx.messages for rx in syslogs.values()) and jsonl.exists() and jsonl.stat().st_size)
+        fw = client.server.app[FORWARDER]
+        await until(lambda: fw.stats.delivered == 9)
+    finally:
+        await client.close()
+
+    received: list[str] = [r.body.decode() for r in receiver.requests]
+    received += [m.as_string() for _, _, m in smtp.messages]
+    received += [m.get_body(("html",)).get_content() + m.get_body(("plain",)).get_content()
+                 for _, _, m in smtp.messages]
+    received += [m for rx in syslogs.values() for m in rx.messages]
+    received.append(jsonl.read_text(encoding="utf-8"))
+    assert len(received) == 4 + 2 + 3 + 1
+    for text in received:
+        assert ID_NUMBER not in text and AWS_KEY not in text
+    # The alert did arrive, with the values masked rather than dropped.
+    hook = json.loads(receiver.at("/hook")[0].body)
+    assert hook["file"]["path"] == "/media/alice/张三-1101**********002X.xlsx"
+    assert hook["unmapped"]["leakwarden"]["removable_device"]["label"] == "KEY AKIA************ST5U"
+    assert hook["finding_info"]["src_url"].startswith("https://leakwarden.example/alerts/")
+
+
+async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
+    receiver.status = 410  # gone: a permanent refusal, dead at the first try
+    client = await app_client(tmp_path, {
+        "destinations": {"hook": {"type": "webhook", "url": receiver.url("/hook")}},
+        "routes": [{"to": "hook"}], "outbox": {"poll_interval": 0.05}})
+    try:
+        agent_id, headers = await enroll(client)
+        await client.post("/api/v1/events", json=batch(agent_id, [event(1, findings=[finding()])]), headers=headers)
+        await until(lambda: receiver.hits == 1)
+        admin, analyst = await person(client, "admin"), await person(client, "analyst")
+        assert (await client.get("/api/v1/outbox")).status == 401
+        assert (await client.get("/api/v1/outbox", headers=analyst)).status == 403
+        assert (await client.get("/api/v1/outbox?status=bogus", headers=admin)).status == 400
+
+        async def dead() -> list[dict[str, Any]]:
+            r = await client.get("/api/v1/outbox?status=dead", headers=admin)
+            assert r.status == 200
+            return (await r.json())["items"]
+        await until(lambda: client.server.app[FORWARDER].stats.dead == 1)
+        [item] = await dead()
+        assert item["destination"] == "hook" and item["attempts"] == 1
+        assert item["last_error"] == "attempt 1: HTTP 410: receiver error"
+        assert item["payload"]["class_uid"] == 2006
+
+        assert (await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=analyst)).status == 403
+        receiver.status = 200
+        r = await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=admin)
+        assert r.status == 200 and (await r.json())["status"] == "pending"
+        await until(lambda: len(receiver.requests) == 1)
+        assert await dead() == []
+        again = await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=admin)
+        assert again.status == 409 and (await again.json())["error"] == "not_dead"
+        assert (await client.post("/api/v1/outbox/999999/retry", headers=admin)).status == 409
+        audit = await (await client.get("/api/v1/audit", headers=admin)).json()
+        entries = audit["items"] if isinstance(audit, dict) else audit
+        assert any(a["action"] == "outbox.retry" and a["target_id"] == str(item["id"]) for a in entries)
+    finally:
+        await client.close()
+
+
+async def test_overdue_alert_escalates_and_resolution_needs_a_note(tmp_path: Path, receiver: HttpReceiver) -> None:
+    client = await app_client(tmp_path, {
+        "destinations": {"soc": {"type": "webhook", "url": receiver.url("/soc")},
+                         "duty": {"type": "webhook", "url": receiver.url("/duty")}},
+        "routes": [{"name": "soc", "to": "soc", "escalate_to": "duty", "match": {"escalated": False}},
+                   {"name": "duty", "to": "duty", "match": {"escalated": True}}],
+        "sla": {"check_interval": 0.1}, "outbox": {"poll_interval": 0.05}},
+        sla={"critical": 0.5, "high": 0.5, "medium": 0.5, "low": 0.5})
+    try:
+        agent_id, headers = await enroll(client)
+        r = await client.post("/api/v1/events", headers=headers, json=batch(agent_id, [
+            event(1, findings=[finding()], file={"path": "/home/alice/a.xlsx", "content_hash": "01" * 32}),
+            event(2, findings=[finding()], file={"path": "/home/alice/b.xlsx", "content_hash": "02" * 32})]))
+        assert r.status == 200
+        analyst, viewer = await person(client, "analyst"), await person(client, "viewer")
+        alerts = (await (await client.get("/api/v1/alerts", headers=analyst)).json())["items"]
+        ids = sorted(a["id"] for a in alerts)
+        handled = ids[0]
+        # Resolving needs a resolution note (the collector enforces it; we check).
+        nonote = await client.patch(f"/api/v1/alerts/{handled}", json={"status": "resolved"}, headers=analyst)
+        assert nonote.status == 422 and (await nonote.json())["field"] == "$.note"
+        ok = await client.patch(f"/api/v1/alerts/{handled}", headers=analyst,
+                                json={"status": "resolved", "note": "USB stick recovered, file wiped"})
+        assert ok.status == 200
+        await until(lambda: len(receiver.at("/duty")) == 1)
+        await asyncio.sleep(0.4)  # more SLA checks run: still one escalation
+        [duty] = receiver.at("/duty")
+        assert duty.json()["finding_info"]["uid"] == str(ids[1])
+        assert duty.json()["unmapped"]["leakwarden"]["escalated"] is True
+        r = await client.get("/api/v1/sla/overdue", headers=viewer)
+        assert r.status == 200
+        [overdue] = (await r.json())["items"]
+        assert overdue["id"] == ids[1] and overdue["escalation_level"] == 1 and overdue["overdue_by"] > 0
+        assert (await client.get("/api/v1/sla/overdue")).status == 401
+    finally:
+        await client.close()
