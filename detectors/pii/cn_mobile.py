@@ -20,9 +20,10 @@ class CnMobileDetector(PatternDetector):
     # runs do not hit at every offset
     prefilter = r"(?:^|[^0-9.]|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
-    # of the value so "+86 139..." and "139..." hash alike
+    # of the value so "+86 139..." and "139..." hash alike; a bare "86" glued to the
+    # number ("8613918594685") is more often a 13-digit id or timestamp
     pattern = re.compile(
-        r"(?:(?<![0-9A-Za-z+])(?:\+|00)?86[ -]?|(?<![0-9A-Za-z])(?<![0-9]\.))"
+        r"(?:(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?|86[ -])|(?<![0-9A-Za-z])(?<![0-9]\.))"
         r"(?P<value>1[3-9][0-9](?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4})"
         r"(?![0-9A-Za-z]|\.[0-9])"
     )
