@@ -24,6 +24,7 @@ from leakwarden.errors import ConfigError
 class CollectorConfig:
     url: str | None = None
     enroll_secret: str | None = None
+    enroll_token: str | None = None  # one-time token from `leakwarden agents` (used instead of the secret)
     ca_file: str | None = None
     tls_verify: bool = True
     batch_size: int = 500

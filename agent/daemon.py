@@ -41,6 +41,21 @@ from leakwarden.errors import ConfigError
 log = logging.getLogger("agent")
 
 
+CAP_NET_RAW, CAP_SYS_ADMIN = 13, 21
+
+
+def capabilities() -> int:
+    """The effective capability mask: what the kernel will allow, root or not."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return (1 << 64) - 1 if os.geteuid() == 0 else 0
+
+
 def binary_hash() -> str:
     """SHA-256 over the agent's own code (agent, detectors, leakwarden packages): tamper evidence."""
     h = hashlib.sha256()
@@ -57,7 +72,11 @@ class Agent:
         self.cfg = cfg
         self.scanning = scanning
         self.initial_scan = initial_scan
-        self.is_root = os.geteuid() == 0
+        caps = capabilities()
+        # Privilege is what the kernel grants, not the uid: root in a container may lack both.
+        self.can_fanotify = bool(caps & (1 << CAP_SYS_ADMIN))
+        self.can_capture = bool(caps & (1 << CAP_NET_RAW))
+        self.is_root = self.can_fanotify  # remount read-only needs CAP_SYS_ADMIN too
         self.monitors: list[Any] = []
         self.pipeline: Pipeline | None = None
         self.shipper: Shipper | None = None
@@ -90,11 +109,11 @@ class Agent:
         files = FilesMonitor(self.inbox, cfg.files.include, cfg.files.exclude)
         self.monitors.append(files)
         fan = None
-        if cfg.files.fanotify == "auto" and self.is_root:
+        if cfg.files.fanotify == "auto" and self.can_fanotify:
             fan = FanotifyMonitor(self.inbox)
         elif cfg.files.fanotify == "auto":
             reduced.append("fanotify (writer pid)")
-            self.inbox.put(MonitorState("fanotify", "off", "writer pid unavailable: not root"))
+            self.inbox.put(MonitorState("fanotify", "off", "writer pid unavailable: not permitted (no CAP_SYS_ADMIN)"))
         else:
             self.inbox.put(MonitorState("fanotify", "off", None))
         self.shipper = Shipper(cfg.collector, self.spool, state_dir=cfg.state_dir, host=cfg.host, set_state=self._on_shipper_state)
@@ -119,13 +138,13 @@ class Agent:
             net = NetworkMonitor(self.inbox, interval=cfg.network.interval, include_loopback=cfg.network.include_loopback)
             net.start()
             self.monitors.append(net)
-            if cfg.network.capture == "auto" and self.is_root:
+            if cfg.network.capture == "auto" and self.can_capture:
                 cap = CaptureMonitor(self.inbox)
                 if cap.start():
                     self.monitors.append(cap)
             elif cfg.network.capture == "auto":
                 reduced.append("DNS/SNI capture")
-                self.inbox.put(MonitorState("capture", "off", "DNS/SNI capture not permitted: not root"))
+                self.inbox.put(MonitorState("capture", "off", "DNS/SNI capture not permitted (no CAP_NET_RAW)"))
         else:
             self.inbox.put(MonitorState("network", "off", None))
         if not self.is_root:
@@ -134,7 +153,7 @@ class Agent:
         health.start()
         self.monitors.append(health)
         self.inbox.put(MonitorState("health", "ok", None))
-        privilege = "root" if self.is_root else f"unprivileged uid {os.geteuid()}"
+        privilege = "privileged" if self.can_fanotify and self.can_capture else f"unprivileged (uid {os.geteuid()}, reduced capabilities)"
         log.info("agent started", extra={"ctx": {"version": __version__, "privilege": privilege, "reduced_monitors": reduced,
                                                   "roots": list(cfg.files.roots), "config": cfg.source}})
         self.pipeline.event("agent.started", "agent", 4, attributes={

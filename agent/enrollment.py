@@ -51,8 +51,9 @@ def forget_identity(state_dir: str) -> None:
     identity_path(state_dir).unlink(missing_ok=True)
 
 
-def enroll_body(secret: str, host: str, version: str) -> dict[str, str]:
-    return {"enroll_secret": secret, "hostname": host, "version": version, "os": f"{platform.system()} {platform.release()}"}
+def enroll_body(secret: str | None, token: str | None, host: str, version: str) -> dict[str, str]:
+    cred = {"enroll_token": token} if token else {"enroll_secret": secret or ""}
+    return {**cred, "hostname": host, "version": version, "os": f"{platform.system()} {platform.release()}"}
 
 
 def parse_enroll_reply(status: int, data: object) -> Identity:

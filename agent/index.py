@@ -102,14 +102,27 @@ class Index:
             else:
                 self.sensitive.pop(r.path, None)
 
-    def remove(self, path: str) -> list[FileRecord]:
-        """Forget a path and everything under it; returns the sensitive ones forgotten."""
+    def take_sensitive(self, path: str) -> list[FileRecord]:
+        """Forget (in memory) the sensitive records at or under ``path`` and return them.
+
+        The rows stay until :meth:`delete_rows`, which the pipeline calls only
+        after the events about them are safely spooled: a crash in between
+        makes the catch-up scan report the deletion again rather than never.
+        """
         prefix = path.rstrip("/") + "/"
         gone = [r for p, r in self.sensitive.items() if p == path or p.startswith(prefix)]
-        with self._lock:
-            self._db.execute("DELETE FROM files WHERE path=? OR substr(path, 1, ?)=?", (path, len(prefix), prefix))
         for r in gone:
             self.sensitive.pop(r.path, None)
+        return gone
+
+    def delete_rows(self, path: str) -> None:
+        prefix = path.rstrip("/") + "/"
+        with self._lock:
+            self._db.execute("DELETE FROM files WHERE path=? OR substr(path, 1, ?)=?", (path, len(prefix), prefix))
+
+    def remove(self, path: str) -> list[FileRecord]:
+        gone = self.take_sensitive(path)
+        self.delete_rows(path)
         return gone
 
     def remove_root(self, root: str) -> None:

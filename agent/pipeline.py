@@ -112,6 +112,9 @@ class Pipeline:
         self._results: "queue.SimpleQueue[tuple[str, _Pending, ScanOutcome]]" = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(cfg.budget.workers, thread_name_prefix="scan", initializer=self._lower_priority)
         self._out: list[tuple[wire.Event, int]] = []
+        # Index writes wait until the events they explain are committed to the spool:
+        # after a crash the catch-up scan must find "changed" rather than "already told".
+        self._after_spool: list[Callable[[], None]] = []
         self._holdover: list[tuple[wire.Event, int]] = []
         self._last_spool_retry = 0.0
         self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
@@ -142,6 +145,7 @@ class Pipeline:
 
     def flush(self) -> None:
         if not self._out and not self._holdover:
+            self._run_after_spool()
             return
         batch = self._holdover + self._out
         if self._holdover and time.monotonic() - self._last_spool_retry < 1.0:
@@ -159,10 +163,16 @@ class Pipeline:
             self._set_degraded("spool", f"spool unavailable: {e}")
             return
         self._holdover, self._out = [], []
+        self._run_after_spool()
         self.status.events += len(batch)
         if "unavailable" in self.status.degraded.get("spool", ""):
             self._set_degraded("spool", None)  # the recovery event goes out with the next flush
         self.notify()
+
+    def _run_after_spool(self) -> None:
+        ops, self._after_spool = self._after_spool, []
+        for op in ops:
+            op()
 
     def _set_degraded(self, key: str, reason: str | None) -> None:
         current = self.status.degraded.get(key)
@@ -291,8 +301,9 @@ class Pipeline:
             if a.path == a.root:
                 return  # the root itself went away (an unmount): not a deletion of its files
             self.pending.pop(a.path, None)
-            for rec in self.index.remove(a.path):
+            for rec in self.index.take_sensitive(a.path):
                 self._deleted(rec, a.root)
+            self._after_spool.append(lambda p=a.path: self.index.delete_rows(p))
             return
         if a.action == "move":
             self._on_move(a)
@@ -309,7 +320,9 @@ class Pipeline:
     def _on_move(self, a: FileActivity) -> None:
         src, dest = a.old_path or "", a.path
         inside = self.files.root_of(dest) if self.files is not None else a.root
-        old = {r.path: r for r in self.index.remove(src)} if src else {}
+        old = {r.path: r for r in self.index.take_sensitive(src)} if src else {}
+        if src:
+            self._after_spool.append(lambda: self.index.delete_rows(src))
         self.pending.pop(src, None)
         if inside is None:
             for rec in old.values():
@@ -380,7 +393,7 @@ class Pipeline:
         self.status.cache_hits += out.cached
         prev = self.index.get(path)
         rec = FileRecord(path, out.size, out.mtime_ns, out.content_hash, out.detectors, out.severity)
-        self.index.put_many(pend.root, [rec])
+        self._after_spool.append(lambda: self.index.put_many(pend.root, [rec]))
         if out.error:
             log.info("content not fully scanned", extra={"ctx": {"path": path, "error": out.error}})
         old = pend.old_record

@@ -151,12 +151,12 @@ class Shipper:
         return await self._send(session, batch)
 
     async def _enroll(self, session: aiohttp.ClientSession) -> float:
-        if not self.cfg.enroll_secret:
-            self.set_state("degraded", "not enrolled and no collector.enroll_secret configured")
+        if not (self.cfg.enroll_secret or self.cfg.enroll_token):
+            self.set_state("degraded", "not enrolled and no collector.enroll_secret or enroll_token configured")
             return 60.0
         url = self.cfg.url.rstrip("/") + "/api/v1/agents/enroll"  # type: ignore[union-attr]
         try:
-            async with session.post(url, json=enroll_body(self.cfg.enroll_secret, self.host, __version__)) as resp:
+            async with session.post(url, json=enroll_body(self.cfg.enroll_secret, self.cfg.enroll_token, self.host, __version__)) as resp:
                 data = await resp.json(content_type=None) if resp.status < 500 else None
                 ident = parse_enroll_reply(resp.status, data)
         except AuthError as e:
