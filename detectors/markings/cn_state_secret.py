@@ -62,7 +62,7 @@ class CnStateSecretDetector(MarkingDetector):
             if line.runs_on and rest:
                 return None  # a sentence about the marking: 机密★5年表示……
             form, confidence = "legal", 0.95
-        elif rest:
+        elif rest or line.runs_on:  # 机密编号 is a column heading, not 机密 + 编号
             return None
         elif cn_labelled(line):
             form, confidence = "label", 0.9

@@ -64,7 +64,7 @@ class CnWorkSecretDetector(MarkingDetector):
             if line.runs_on and rest:
                 return None  # a sentence about the marking: 机密★5年表示……
             form, confidence = "legal", 0.9
-        elif rest:
+        elif rest or line.runs_on:  # 内部编号 is a column heading, not 内部 + 编号
             return None
         elif cn_labelled(line):
             form, confidence = "label", 0.9

@@ -91,7 +91,9 @@ class CorporateMarkingDetector(MarkingDetector):
         line = Line.around(text, m.start(), m.end())
         if line.quoted:
             return None
-        if bare(line.after, _COMPANIONS) and (not m.group("star") or line.runs_on):
+        if m.group("star") and line.runs_on and bare(line.after, _COMPANIONS):
+            return None  # a sentence about the marking
+        if not m.group("star") and (line.runs_on or bare(line.after, _COMPANIONS)):
             return None
         org = False
         if bare(line.before, _COMPANIONS):

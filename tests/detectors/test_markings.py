@@ -142,6 +142,7 @@ def test_header_part_and_chunks(engine: Engine) -> None:
         "《绝密★长期》\n",
         "这份文件是秘密\n",
         "保守秘密\n",
+        "机密编号\n",
     ],
 )
 def test_state_secret_words_in_prose_are_not_markings(engine: Engine, text: str) -> None:
@@ -188,6 +189,8 @@ def test_work_secret_legal_and_labelled_forms(engine: Engine) -> None:
         "加强内部控制，完善内部管理制度。\n",
         "各部门要重视内部资料的管理。\n",
         "这是内部\n资料\n",
+        "内部编号\t姓名\t电话\n",
+        "内部编号\n",
     ],
 )
 def test_internal_in_prose_is_not_a_marking(engine: Engine, text: str) -> None:
