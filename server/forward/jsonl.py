@@ -36,8 +36,8 @@ def parse(s: Section) -> Settings:
     path = Path(s.str("path"))
     if path.exists() and not path.is_file():
         raise s.error("path", f"{path} exists and is not a regular file")
-    if not path.parent.is_dir():
-        raise s.error("path", f"directory {path.parent} does not exist")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise s.error("path", f"{path.parent} is not a directory")
     return Settings(path=path, max_bytes=s.int("max_bytes", 100 * 1024 * 1024, min=4096),
                     keep=s.int("keep", 5, min=1, max=1000), fsync=s.bool("fsync", True))
 
@@ -64,6 +64,7 @@ class Sender:
     def _write(self, line: bytes) -> None:
         s = self.settings
         if self._fh is None:
+            s.path.parent.mkdir(parents=True, exist_ok=True)  # e.g. the data dir on a first start
             self._fh = open(s.path, "ab")
         if self._fh.tell() and self._fh.tell() + len(line) > s.max_bytes:
             self._rotate()
