@@ -67,14 +67,14 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     )),
 )
 
-#: key words that say the value is *about* a password, not one
+#: key words that say the value is *about* a password, not one. The key must end
+#: with the password word, so these are the ones that come before it
+#: (hashed_password, reset_password, show_password, min_password ...)
 _NOT_SECRET_KEY_PARTS = frozenset(
-    ["policy", "rule", "rules", "length", "len", "min", "max", "minimum", "maximum", "regex", "pattern",
-     "hash", "hashed", "digest", "salt", "field", "label", "placeholder", "hint", "prompt", "title",
-     "text", "msg", "message", "error", "url", "uri", "path", "file", "dir", "type", "enabled",
-     "required", "reset", "forgot", "expiry", "expires", "expiration", "age", "history", "strength",
-     "validator", "validation", "input", "form", "env", "var", "command", "cmd", "id", "ref", "name",
-     "mode", "format", "check", "changed", "timeout", "retries", "attempts", "count"]
+    ["hash", "hashed", "digest", "salt", "reset", "forgot", "show", "hide", "min", "max", "minimum",
+     "maximum", "require", "requires", "required", "validate", "validation", "field", "label",
+     "placeholder", "hint", "prompt", "policy", "regex", "pattern", "check", "verify", "expire",
+     "expired", "generate", "random", "use", "no", "has", "is", "enable_ui", "input"]
 )
 _PW_WORDS = ("password", "passwd", "passphrase")
 
