@@ -26,7 +26,7 @@ class ApiError(web.HTTPException):
         body: dict[str, Any] = {"error": error, "detail": detail}
         if field is not None:
             body["field"] = field
-        super().__init__(headers=headers, body=_enc.encode(body), content_type="application/json")
+        super().__init__(headers=headers, text=_enc.encode(body).decode(), content_type="application/json")
 
 
 def validation_error(e: msgspec.ValidationError | msgspec.DecodeError) -> ApiError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from aiohttp import web
@@ -13,6 +13,9 @@ from server.dashboard import i18n, labels
 from server.dashboard.evidence import Msg
 from server.dashboard.security import csrf_token
 from server.dashboard.state import DASHBOARD, viewer_of
+
+if TYPE_CHECKING:
+    from server.dashboard.actions import ActionRejected
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 TRANSLATOR: web.RequestKey[i18n.Translator] = web.RequestKey("lw_translator", i18n.Translator)
@@ -95,3 +98,8 @@ def error_page(request: web.Request, status: int, kind: str, detail: str | None 
         {"status": status, "message": t.gettext(ERRORS[kind]), "detail": detail},
         status=status,
     )
+
+
+def rejected(request: web.Request, e: "ActionRejected") -> web.Response:
+    """A 400 page saying, in the reader's language, why a change was not made."""
+    return error_page(request, 400, "bad_request", translator(request).gettext(e.message, **e.values))

@@ -46,12 +46,23 @@ async def enroll(client: TestClient, hostname: str = "pc-01") -> tuple[str, dict
     return body["agent_id"], {"Authorization": f"Bearer {body['token']}"}
 
 
+PASSWORD = "correct horse battery"
+_HASH: list[str] = []
+
+
+def password_hash() -> str:
+    """One argon2id hash of PASSWORD for the whole run (hashing is slow on purpose)."""
+    if not _HASH:
+        from server.auth import hash_password
+        _HASH.append(hash_password(PASSWORD))
+    return _HASH[0]
+
+
 async def person(client: TestClient, role: str = "admin", name: str | None = None) -> dict[str, str]:
-    """Create an account directly in the store and log in through the API."""
-    from server.auth import add_user
+    """An account with a session (login itself is tested in test_people.py)."""
+    from server.auth import create_session
     from server.keys import STORE
+    store = client.server.app[STORE]
     name = name or f"{role}-{uuid.uuid4().hex[:6]}"
-    await add_user(client.server.app[STORE], name, role, "correct horse battery")
-    r = await client.post("/api/v1/auth/login", json={"username": name, "password": "correct horse battery"})
-    assert r.status == 200, await r.text()
-    return {"Authorization": f"Bearer {(await r.json())['token']}"}
+    user = await store.create_user(name, role, password_hash(), time.time())
+    return {"Authorization": f"Bearer {await create_session(store, user)}"}

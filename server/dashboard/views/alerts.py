@@ -12,7 +12,7 @@ from aiohttp import web
 from server.dashboard import actions
 from server.dashboard.evidence import describe_location, event_facts
 from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, parse_query, risk_page
-from server.dashboard.render import error_page, render, translator
+from server.dashboard.render import error_page, rejected, render, translator
 from server.dashboard.session import PageError, redirect, require, safe_next
 from server.dashboard.state import DASHBOARD
 from server.keys import STORE
@@ -48,13 +48,13 @@ async def queue(request: web.Request) -> web.StreamResponse:
 @routes.get("/alerts/live", name="dash.alerts_live")
 async def live(request: web.Request) -> web.StreamResponse:
     """Polled by htmx: rows of alerts newer than the page's newest, and the poller with the new mark."""
-    await require(request)
+    me = await require(request)
     qq = parse_query(request.query)
     after = _int(request.query.get("since")) or 0
     fresh = await newer_than(request.app[STORE], qq, request.app[DASHBOARD].tz, after)
     newest = max([after] + [a.id for a in fresh])
     return render(request, "alerts_live.html", {"qq": qq, "fresh": fresh, "newest": newest,
-                                                "can_write": (await require(request)).can_write})
+                                                "can_write": me.can_write})
 
 
 @routes.post("/alerts/bulk", name="dash.alerts_bulk")
@@ -78,7 +78,8 @@ async def bulk(request: web.Request) -> web.StreamResponse:
         done = await actions.change_alerts(request.app[STORE], form["ids"], actor=me.username, now=time.time(),
                                            note=form.get("note") or None, **change)
     except actions.ActionRejected as e:
-        return error_page(request, 400, "bad_request", str(e))
+        return rejected(request, e)
+    request.app[DASHBOARD].overview.clear()
     sep = "&" if "?" in back else "?"
     return redirect(f"{back}{sep}done={len(done)}")
 
@@ -163,5 +164,6 @@ async def change_status(request: web.Request) -> web.StreamResponse:
                                     status=status, assignee=None if assignee is None else assignee.strip(),
                                     note=(form.get("note") or "").strip() or None)
     except actions.ActionRejected as e:
-        return error_page(request, 400, "bad_request", str(e))
+        return rejected(request, e)
+    request.app[DASHBOARD].overview.clear()
     return redirect(f"/alerts/{alert.id}?saved=1")

@@ -8,8 +8,8 @@ from aiohttp import web
 
 from server.auth import ROLE_RANK
 from server.dashboard.overview import agent_health
-from server.dashboard import labels
-from server.dashboard.render import error_page, render, translator
+from server.dashboard import actions, labels
+from server.dashboard.render import error_page, rejected, render, translator
 from server.dashboard.session import PageError, redirect, require
 from server.dashboard.state import DASHBOARD
 from server.keys import CONFIG, STORE
@@ -63,6 +63,22 @@ async def incident(request: web.Request) -> web.StreamResponse:
     audit = await store.list_audit(target_type="incident", target_id=str(inc.id), limit=100)
     return render(request, "incident_detail.html", {"inc": inc, "alerts": alerts, "by_id": by_id,
                                                     "audit": audit, "can_write": me.can_write})
+
+
+@routes.post("/incidents/{incident_id:\\d+}/status", name="dash.incident_status")
+async def incident_status(request: web.Request) -> web.StreamResponse:
+    me = await require(request, write=True)
+    form = await request.post()
+    incident_id = int(request.match_info["incident_id"][:18])
+    try:
+        found = await actions.change_incident(request.app[STORE], incident_id, actor=me.username, now=time.time(),
+                                              status=str(form.get("status", "")),
+                                              note=str(form.get("note", "")).strip() or None)
+    except actions.ActionRejected as e:
+        return rejected(request, e)
+    if not found:
+        return error_page(request, 404, "not_found")
+    return redirect(f"/incidents/{incident_id}")
 
 
 @routes.get("/agents", name="dash.agents")
