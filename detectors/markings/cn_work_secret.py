@@ -14,10 +14,10 @@ from detectors.markings.layout import (
     MarkingDetector,
     Verdict,
     at_edge,
-    edge_form,
     bare,
     cn_labelled,
     cn_rest,
+    edge_form,
     edge_prefilter,
     normalise_cn,
 )

@@ -10,15 +10,15 @@ from detectors.findings import Severity
 from detectors.markings.layout import (
     CN_COMPANIONS,
     CN_STAR_PERIOD,
-    Companions,
     EN_COMPANIONS,
+    Companions,
     Line,
     MarkingDetector,
     Verdict,
     at_edge,
-    edge_form,
     bare,
     cn_labelled,
+    edge_form,
     edge_prefilter,
     en_labelled,
     normalise_cn,
@@ -51,14 +51,14 @@ _CN_LABELS = (
 _CANONICAL = tuple((re.compile(rx, re.IGNORECASE), label) for rx, label in _EN_LABELS)
 _LABEL_RE = "|".join([f"(?:{rx})" for rx, _ in _EN_LABELS] + list(_CN_LABELS))
 #: distribution notices that travel with a corporate marking
-_NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)|严禁外传|禁止外传|请勿外传"
+_NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)"
 #: an organisation's name before an English label in a running head or foot ("Acme Corp | Confidential")
 _ORG = re.compile(
     r"\s*(?:(?:©|\([Cc]\)|Copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?\s*)?"  # © 2024 Acme Corp. Confidential
     r"(?:[A-Z0-9][\w&.,'’-]*\s+){0,3}[A-Z0-9][\w&.,'’-]*\s*[|–—\-·•:]?\s*"
 )
 _COMPANIONS = EN_COMPANIONS | CN_COMPANIONS | Companions.of(
-    rf"{_NOTICE}|(?i:\b(?:{_LABEL_RE})\b)", "".join(_CN_LABELS) + "严禁止请勿外传"
+    rf"{_NOTICE}|(?i:\b(?:{_LABEL_RE})\b)", "".join(_CN_LABELS)
 )
 
 
