@@ -64,7 +64,7 @@ class UsClassificationDetector(MarkingDetector):
         "|\\((?:TS|S|C|U)(?:\\)|//)"
     )
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(?<![A-Za-z0-9_])(?:(?P<level>TOP[ \t]+SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?![A-Za-z0-9_])"
+        r"(?<![A-Za-z0-9_])(?:(?P<level>TOP[ \t\xa0]+SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?![A-Za-z0-9_])"
         rf"(?P<caveats>(?:[ \t]*//?[ \t]*{_CAVEAT})*)"
         rf"|\((?P<portion>TS|S|C|U)(?://(?P<pcaveats>{_CAVEAT}(?://?{_CAVEAT})*))?\))"
     )

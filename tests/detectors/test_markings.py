@@ -216,6 +216,7 @@ def test_banners_top_and_bottom(engine: Engine) -> None:
         ("CONFIDENTIAL", "CONFIDENTIAL", []),
         ("SECRET//REL TO USA, FVEY", "SECRET", ["REL TO USA, FVEY"]),
         ("TOP SECRET//SI//ORCON//NOFORN", "TOP SECRET", ["SI", "ORCON", "NOFORN"]),
+        ("TOP\xa0SECRET // NOFORN", "TOP SECRET", ["NOFORN"]),
         ("CLASSIFICATION: SECRET", "SECRET", []),
         ("  SECRET        Page 3 of 10", "SECRET", []),
         ("UNCLASSIFIED//FOR OFFICIAL USE ONLY", "UNCLASSIFIED", ["FOUO"]),
