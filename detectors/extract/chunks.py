@@ -44,6 +44,19 @@ class Chunker:
         while self._len > self._size:
             yield self._emit(final=False)
 
+    def extend(self, pieces: list[tuple[str, str | None]]) -> Iterator[Segment]:
+        """Add many (text, anchor) pieces at once (one parser block's worth)."""
+        for text, anchor in pieces:
+            if anchor is not None:
+                self._anchors.append((self._start + self._len, anchor))
+            if text:
+                self._pieces.append(text)
+                self._len += len(text)
+                self.chars += len(text)
+        pieces.clear()
+        while self._len > self._size:
+            yield self._emit(final=False)
+
     def finish(self) -> Iterator[Segment]:
         if self._len or self._anchors:
             yield self._emit(final=True)

@@ -13,6 +13,7 @@ from xml.etree.ElementTree import Element
 
 from detectors.extract.blob import Blob
 from detectors.extract.chunks import Chunker
+from detectors.extract.ooxml import col_letters
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import ODP, ODS, sniff
@@ -25,15 +26,6 @@ DRAW = "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0"
 PARAGRAPHS = frozenset({"p", "h"})
 _MARGINS = {"header": "header", "header-first": "header", "header-left": "header",
             "footer": "footer", "footer-first": "footer", "footer-left": "footer"}
-
-
-def _col_letters(n: int) -> str:
-    s = ""
-    n += 1
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
 
 
 def paragraph_text(el: Element) -> str:
@@ -133,7 +125,7 @@ def _content(f: object, walk: Walk, display: str, media: str, *, margins_only: b
             repeat = int(el.get(f"{{{TABLE}}}number-columns-repeated", "1") or 1)
             text = "\n".join(cell or [])
             if text.strip() and (s := sink()) is not None:
-                yield from s.add(text + "\t", anchor=f"{_col_letters(col)}{row + 1}")
+                yield from s.add(text + "\t", anchor=f"{col_letters(col)}{row + 1}")
             col += min(repeat, 1 << 14)
             cell = None
             el.clear()

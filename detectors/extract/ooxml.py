@@ -1,11 +1,11 @@
-"""DOCX, XLSX and PPTX, read with a streaming parser straight from the ZIP parts.
+"""DOCX, XLSX and PPTX, read with expat callbacks straight from the ZIP parts.
 
-python-docx/openpyxl/python-pptx build a full object model (and openpyxl
-skips headers, comments and text boxes unless asked); a single iterparse pass
-per part is several times faster and sees every part we care about:
-body, headers, footers, footnotes, comments, text boxes, tracked deletions,
-sheet names, shared strings, inline strings, slide notes, and embedded
-documents (``a.docx!word/embeddings/x.xlsx``).
+python-docx/openpyxl/python-pptx build a full object model (and skip text
+boxes, comments, tracked deletions unless asked); one expat pass per part is
+faster (bench/extract_bench.py) and sees every part we care about: body,
+headers, footers, footnotes, comments, text boxes, tracked deletions, sheet
+names, shared and inline strings, slide notes, and embedded documents
+(``a.docx!word/embeddings/x.xlsx``).
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from detectors.extract.chunks import Chunker
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import DOCX, PPTX, XLSX
-from detectors.extract.xmlparts import events, guarded, local, natural_key, open_part, rels
 from detectors.extract.walk import Walk
+from detectors.extract.xmlparts import events, guarded, local, natural_key, open_part, rels, sax
 
 Item = Segment | Notice
-
+W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _EMBEDDED = re.compile(r"^(word|xl|ppt)/embeddings/[^/]+$")
 
 
@@ -46,60 +46,61 @@ _DOCX_PARTS = (
 )
 
 
-def _word_part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: str,
-               media: str) -> Iterator[Segment]:
-    """One WordprocessingML part: paragraphs in order; text boxes separately."""
-    with open_part(zf, name, walk) as f:
-        yield from _word_events(f, walk, display, part, media)
-
-
-def _word_events(f: object, walk: Walk, display: str, part: str, media: str) -> Iterator[Segment]:
-    body = Chunker(walk.limits, path=display, part=part, media_type=media)
+def _word_part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: str) -> Iterator[Segment]:
+    """One WordprocessingML part: paragraphs in order; each text box apart."""
+    body = Chunker(walk.limits, path=display, part=part, media_type=DOCX)
+    pending: list[tuple[str, str | None]] = []
     boxes: list[list[str]] = []  # open text boxes (they nest)
-    skip = 0  # inside mc:Fallback: the same content again, for old readers
-    depth = 0
-    container = None  # w:body (or the part's root): its finished children are dropped
-    container_depth = -1
-    for ev, el in events(f):  # type: ignore[arg-type]
-        tag = local(el.tag)
-        if ev == "start":
-            depth += 1
-            if tag == "Fallback":
-                skip += 1
-            elif tag == "txbxContent" and not skip:
-                boxes.append([])
-            elif tag == "body" or depth == 1:
-                container, container_depth = el, depth
-            continue
-        depth -= 1
+    done_boxes: list[str] = []
+    state = {"skip": 0, "text": False}  # skip: inside mc:Fallback (the same content again)
+
+    def emit(s: str) -> None:
+        if boxes:
+            boxes[-1].append(s)
+        else:
+            pending.append((s, None))
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = local(name)
         if tag == "Fallback":
-            skip -= 1
-            continue
-        if skip:
-            continue
-        out: str | None = None
-        if tag in ("t", "delText") and el.text:
-            out = el.text
+            state["skip"] += 1
+        elif state["skip"]:
+            return
+        elif tag in ("t", "delText"):
+            state["text"] = True
         elif tag == "tab":
-            out = "\t"
+            emit("\t")
         elif tag in ("br", "cr"):
-            out = "\f" if el.get("{http://schemas.openxmlformats.org/wordprocessingml/2006/main}type") == "page" else "\n"
+            emit("\f" if attrs.get(W + "type") == "page" else "\n")
+        elif tag == "txbxContent":
+            boxes.append([])
+
+    def end(name: str) -> None:
+        tag = local(name)
+        if tag == "Fallback":
+            state["skip"] -= 1
+        elif state["skip"]:
+            return
+        elif tag in ("t", "delText"):
+            state["text"] = False
         elif tag == "p":
-            out = "\n"
+            emit("\n")
         elif tag == "txbxContent" and boxes:
-            text = "".join(boxes.pop()).strip()
-            if text:
-                yield Segment(text=text, path=display, part="textbox", media_type=media)
-            continue
-        if out is not None:
-            if boxes:
-                boxes[-1].append(out)
-            else:
-                yield from body.add(out)
-        if depth == container_depth and container is not None:
-            container.clear()  # a finished paragraph or table: nothing more to read in it
-        if walk.budget.exhausted:
-            break
+            done_boxes.append("".join(boxes.pop()).strip())
+
+    def data(s: str) -> None:
+        if state["text"] and not state["skip"]:
+            emit(s)
+
+    with open_part(zf, name, walk) as f:
+        for _ in sax(f, walk, start=start, end=end, data=data):
+            yield from body.extend(pending)
+            for text in done_boxes:
+                if text:
+                    yield Segment(text=text, path=display, part="textbox", media_type=DOCX)
+            done_boxes.clear()
+            if walk.budget.exhausted:
+                return
     yield from body.finish()
 
 
@@ -110,15 +111,15 @@ def extract_docx(blob: Blob, walk: Walk) -> Iterator[Item]:
         for pattern, part in _DOCX_PARTS:
             order += [(n, part) for n in sorted((n for n in names if pattern.match(n)), key=natural_key)]
         for name, part in order:
-            if name not in zf.NameToInfo:
-                continue
-            yield from guarded(_word_part(zf, name, walk, blob.display, part, DOCX), blob.display, name)
+            if name in zf.NameToInfo:
+                yield from guarded(_word_part(zf, name, walk, blob.display, part), blob.display, name)
         yield from _embedded(zf, blob, walk)
 
 
 # ---------------------------------------------------------------- XLSX
 
-def _col_letters(n: int) -> str:
+def col_letters(n: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
     s = ""
     n += 1
     while n:
@@ -132,74 +133,90 @@ def _shared_strings(zf: zipfile.ZipFile, walk: Walk) -> list[str]:
         return []
     out: list[str] = []
     parts: list[str] = []
-    phonetic = 0
+    state = {"phonetic": 0, "text": False}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = local(name)
+        if tag == "rPh":  # phonetic guide (furigana): not part of the value
+            state["phonetic"] += 1
+        elif tag == "t" and not state["phonetic"]:
+            state["text"] = True
+
+    def end(name: str) -> None:
+        tag = local(name)
+        if tag == "rPh":
+            state["phonetic"] -= 1
+        elif tag == "t":
+            state["text"] = False
+        elif tag == "si":
+            out.append("".join(parts))
+            parts.clear()
+
+    def data(s: str) -> None:
+        if state["text"]:
+            parts.append(s)
+
     with open_part(zf, "xl/sharedStrings.xml", walk) as f:
-        for ev, el in events(f):
-            tag = local(el.tag)
-            if tag == "rPh":  # phonetic guide (furigana): not part of the value
-                phonetic += 1 if ev == "start" else -1
-            elif ev == "end" and tag == "t" and not phonetic:
-                parts.append(el.text or "")
-            elif ev == "end" and tag == "si":
-                out.append("".join(parts))
-                parts = []
-                el.clear()
+        for _ in sax(f, walk, start=start, end=end, data=data):
+            pass
     return out
 
 
 def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
            shared: list[str]) -> Iterator[Segment]:
-    with open_part(zf, name, walk) as f:
-        yield from _sheet_events(f, walk, display, sheet, shared)
-
-
-def _sheet_events(f: object, walk: Walk, display: str, sheet: str, shared: list[str]) -> Iterator[Segment]:
     ch = Chunker(walk.limits, path=display, part="sheet", sheet=sheet, media_type=XLSX)
-    ref = kind = None
-    value: str | None = None
-    inline: list[str] = []
-    row_has = False
-    col = 0
-    for ev, el in events(f):  # type: ignore[arg-type]
-        tag = local(el.tag)
-        if ev == "start":
-            if tag == "c":
-                ref, kind, value, inline = el.get("r"), el.get("t"), None, []
-            continue
-        if tag == "v":
-            value = el.text
-        elif tag == "t":
-            inline.append(el.text or "")
+    pending: list[tuple[str, str | None]] = []
+    cell: dict[str, object] = {"ref": None, "kind": None, "in": False, "row_has": False, "col": 0}
+    value: list[str] = []
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = local(name)
+        if tag == "c":
+            cell["ref"], cell["kind"] = attrs.get("r"), attrs.get("t")
+            value.clear()
+        elif tag in ("v", "t"):
+            cell["in"] = True
+        elif tag == "rPh":
+            cell["in"] = False
+
+    def end(name: str) -> None:
+        tag = local(name)
+        if tag in ("v", "t"):
+            cell["in"] = False
         elif tag == "c":
-            text = _cell_text(kind, value, inline, shared)
+            text = _cell_text(cell["kind"], "".join(value), shared)  # type: ignore[arg-type]
             if text:
-                label = ref or f"{_col_letters(col)}?"
-                yield from ch.add("\t" if row_has else "")
-                yield from ch.add(text, anchor=label)
-                row_has = True
-            col += 1
-            el.clear()
+                if cell["row_has"]:
+                    pending.append(("\t", None))
+                pending.append((text, cell["ref"] or f"{col_letters(cell['col'])}?"))  # type: ignore[arg-type]
+                cell["row_has"] = True
+            cell["col"] = cell["col"] + 1  # type: ignore[operator]
         elif tag == "row":
-            if row_has:
-                yield from ch.add("\n")
-            row_has, col = False, 0
-            el.clear()
+            if cell["row_has"]:
+                pending.append(("\n", None))
+            cell["row_has"], cell["col"] = False, 0
+
+    def data(s: str) -> None:
+        if cell["in"]:
+            value.append(s)
+
+    with open_part(zf, name, walk) as f:
+        for _ in sax(f, walk, start=start, end=end, data=data):
+            yield from ch.extend(pending)
             if walk.budget.exhausted:
-                break
+                return
     yield from ch.finish()
 
 
-def _cell_text(kind: str | None, value: str | None, inline: list[str], shared: list[str]) -> str:
+def _cell_text(kind: str | None, value: str, shared: list[str]) -> str:
     if kind == "s":
         try:
-            return shared[int(value or "")]
+            return shared[int(value)]
         except (ValueError, IndexError):
             return ""
-    if kind == "inlineStr":
-        return "".join(inline)
     if kind == "b":
-        return "TRUE" if value == "1" else "FALSE" if value == "0" else value or ""
-    return value or ""
+        return {"1": "TRUE", "0": "FALSE"}.get(value, value)
+    return value
 
 
 def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
@@ -211,22 +228,21 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
             for _, el in events(f, ("end",)):
                 if local(el.tag) == "sheet":
                     rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
-                    target = targets.get(rid or "")
-                    sheets.append((el.get("name", ""), target or ""))
-        names = [n for _, n in sheets if n]
+                    sheets.append((el.get("name", ""), targets.get(rid or "", "")))
+        listed = {target for _, target in sheets}
         if sheets:
             yield Segment(text="\n".join(s for s, _ in sheets), path=blob.display, part="sheet-name",
                           media_type=XLSX)
         for sheet, target in sheets:
             if target in zf.NameToInfo:
                 yield from guarded(_sheet(zf, target, walk, blob.display, sheet, shared), blob.display, target)
-        # comments, drawings (text boxes, chart titles) and sheets the workbook does not list
+        # comments, drawings (text boxes, chart titles), sheets the workbook does not list
         for name in sorted(zf.namelist(), key=natural_key):
             if re.match(r"^xl/(comments\d*\.xml|comments/.+\.xml|threadedComments/.+\.xml)$", name):
                 items = _all_text(zf, name, walk, blob.display, "comment", XLSX)
             elif re.match(r"^xl/drawings/drawing\d+\.xml$", name):
                 items = _all_text(zf, name, walk, blob.display, "textbox", XLSX)
-            elif re.match(r"^xl/worksheets/sheet\d+\.xml$", name) and name not in names:
+            elif re.match(r"^xl/worksheets/sheet\d+\.xml$", name) and name not in listed:
                 items = _sheet(zf, name, walk, blob.display, name.rsplit("/", 1)[-1], shared)
             else:
                 continue
@@ -234,20 +250,38 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
         yield from _embedded(zf, blob, walk)
 
 
+_TEXT_TAGS = frozenset({"t", "text"})
+_LINE_ENDS = frozenset({"p", "si", "comment", "threadedComment", "br"})
+
+
 def _all_text(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: str, media: str,
               page: int | None = None) -> Iterator[Segment]:
     """Every a:t / t / text run of a part, paragraphs on their own lines."""
     ch = Chunker(walk.limits, path=display, part=part, page=page, media_type=media)
+    pending: list[tuple[str, str | None]] = []
+    state = {"text": 0}
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        tag = local(name)
+        if tag in _TEXT_TAGS:
+            state["text"] += 1
+        elif tag == "tab":
+            pending.append(("\t", None))
+
+    def end(name: str) -> None:
+        tag = local(name)
+        if tag in _TEXT_TAGS:
+            state["text"] -= 1
+        elif tag in _LINE_ENDS:
+            pending.append(("\n", None))
+
+    def data(s: str) -> None:
+        if state["text"]:
+            pending.append((s, None))
+
     with open_part(zf, name, walk) as f:
-        for ev, el in events(f, ("end",)):
-            tag = local(el.tag)
-            if tag in ("t", "text") and el.text:
-                yield from ch.add(el.text)
-            elif tag in ("p", "si", "comment", "threadedComment"):
-                yield from ch.add("\n")
-                el.clear()
-            elif tag in ("br", "tab"):
-                yield from ch.add("\n" if tag == "br" else "\t")
+        for _ in sax(f, walk, start=start, end=end, data=data):
+            yield from ch.extend(pending)
     yield from ch.finish()
 
 
@@ -279,4 +313,3 @@ def extract_pptx(blob: Blob, walk: Walk) -> Iterator[Item]:
             if re.match(r"^ppt/comments/.+\.xml$", name):
                 yield from guarded(_all_text(zf, name, walk, blob.display, "comment", PPTX), blob.display, name)
         yield from _embedded(zf, blob, walk)
-
