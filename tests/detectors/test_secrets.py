@@ -303,6 +303,7 @@ def test_private_key_near_misses(engine: Engine, text: str) -> None:
         ("redis://:R3disPw9@cache:6379/0", "R3disPw9"),
         ("password: str = \"K8s!pw77\"", "K8s!pw77"),
         ("ADMIN_PASSWORD2=$aB3dE5fG9", "$aB3dE5fG9"),
+        ("password: %Tr0ub4dor", "%Tr0ub4dor"),
     ],
 )
 def test_password_found(engine: Engine, text: str, value: str) -> None:
