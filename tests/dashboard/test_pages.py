@@ -154,12 +154,18 @@ async def test_bulk_assign_and_bad_operation(collector: Collector, alice) -> Non
     token = await token_of(alice, collector.url + "/alerts")
     target = collector.seeded.ids[5]
     r = await alice.post(collector.url + "/alerts/bulk", allow_redirects=False, data=[
-        ("csrf_token", token), ("op", "assign"), ("assignee", "bob"), ("ids", str(target)), ("next", "/alerts")])
+        ("csrf_token", token), ("op", "assign"), ("assignee", "root"), ("ids", str(target)), ("next", "/alerts")])
     assert r.status == 303 and "done=1" in r.headers["Location"]
     stored = await collector.store.get_alert(target)
-    assert stored is not None and stored.assignee == "bob"
+    assert stored is not None and stored.assignee == "root"
     audit = await collector.store.list_audit(target_type="alert", target_id=str(target))
-    assert audit[0].actor == "alice" and audit[0].detail["assignee"] == [None, "bob"]
+    assert audit[0].actor == "alice" and audit[0].detail["before"]["assignee"] is None
+    assert audit[0].detail["after"]["assignee"] == "root"
+    r = await alice.post(collector.url + "/alerts/bulk", data={"csrf_token": token, "op": "assign", "assignee": "bob",
+                                                              "ids": str(target)})
+    assert r.status == 400 and "bob is not a user" in await r.text()
+    r = await alice.post(collector.url + f"/alerts/{target}/status", data={"csrf_token": token, "status": "resolved"})
+    assert r.status == 400 and "needs a note" in await r.text()
     r = await alice.post(collector.url + "/alerts/bulk", data={"csrf_token": token, "op": "delete", "ids": "1"})
     assert r.status == 400 and "not valid" in await r.text()
     r = await alice.post(collector.url + f"/alerts/{target}/status", data={"csrf_token": token, "status": "gone"})
@@ -212,3 +218,16 @@ async def test_tls_cookie_secure_login_rate_limit_and_review_size(strict_collect
             statuses.append(r.status)
         assert statuses[:4] == [401] * 4 and statuses[-1] == 429, statuses
         assert "Too many failed sign-ins" in await r.text() and int(r.headers["Retry-After"]) > 0
+
+
+async def test_incident_close_with_note_is_audited(collector: Collector, alice) -> None:
+    inc_id = collector.seeded.incident_id
+    token = await token_of(alice, f"{collector.url}/incidents/{inc_id}")
+    r = await alice.post(f"{collector.url}/incidents/{inc_id}/status",
+                         data={"csrf_token": token, "status": "closed", "note": "stick recovered <ok>"})
+    html = await r.text()
+    assert r.status == 200 and "stick recovered &lt;ok&gt;" in html
+    stored = await collector.store.get_incident(inc_id)
+    assert stored is not None and stored.status == "closed"
+    r = await alice.post(f"{collector.url}/incidents/{inc_id}/status", data={"csrf_token": token, "status": "gone"})
+    assert r.status == 400 and "Unknown status gone" in await r.text()
