@@ -11,6 +11,7 @@ from aiohttp import web
 
 _enc = msgspec.json.Encoder()
 _FIELD = re.compile(r"at `([^`]*)`")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -33,7 +34,11 @@ def validation_error(e: msgspec.ValidationError | msgspec.DecodeError) -> ApiErr
     text = str(e)
     m = _FIELD.search(text)
     if isinstance(e, msgspec.ValidationError):
-        return ApiError(422, "invalid_field", text, field=m.group(1) if m else None)
+        where = m.group(1) if m else "$"
+        unknown = _UNKNOWN.search(text)
+        if unknown:  # name the offending key itself, not just the object holding it
+            where = f"{where}.{unknown.group(1)}"
+        return ApiError(422, "invalid_field", text, field=where)
     return ApiError(400, "malformed_json", text, field=m.group(1) if m else None)
 
 

@@ -61,6 +61,17 @@ class TokenBucket:
         self.tokens += 1
 
 
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What one delivery attempt did, recorded with the rest of its batch."""
+
+    item_id: int
+    at: float
+    delivered: bool = False
+    error: str | None = None
+    next_attempt_at: float | None = None  # None with an error: dead
+
+
 @dataclass(slots=True)
 class Stats:
     enqueued: int = 0
@@ -159,23 +170,30 @@ class Forwarder:
         return delay * random.uniform(0.9, 1.1)  # jitter: retries of many rows do not stampede together
 
     async def deliver_once(self, resources: Resources) -> int:
-        """Claim one batch and deliver it; returns how many rows were claimed."""
+        """Claim one batch, deliver it, record the outcomes; returns how many rows were claimed."""
         o = self.config.outbox
         if self._inflight is None:
             self._inflight = asyncio.Semaphore(o.concurrency)
         items = await self.store.outbox_claim(self.clock(), o.batch, o.lease, self.worker_id)
-        if items:
-            await asyncio.gather(*(self._deliver(it, resources) for it in items))
+        if not items:
+            return 0
+        outcomes = await asyncio.gather(*(self._deliver(it, resources) for it in items))
+        # One transaction for the whole batch: one commit instead of one per row. A crash before it
+        # re-sends the batch after the lease (at least once; receivers dedupe by idempotency key).
+        async with self.store.transaction() as tx:
+            for out in outcomes:
+                if out.delivered:
+                    await tx.outbox_delivered(out.item_id, out.at)
+                else:
+                    await tx.outbox_failed(out.item_id, out.error or "", out.next_attempt_at, out.at)
         return len(items)
 
-    async def _deliver(self, item: OutboxItem, resources: Resources) -> None:
+    async def _deliver(self, item: OutboxItem, resources: Resources) -> "_Outcome":
         assert item.id is not None and self._inflight is not None
         dest = self.destinations.get(item.destination)
         if dest is None:
-            await self.store.outbox_failed(item.id, f"destination {item.destination!r} is not configured",
-                                           None, self.clock())
             self.stats.dead += 1
-            return
+            return _Outcome(item.id, self.clock(), error=f"destination {item.destination!r} is not configured")
         if dest.rate_limit is not None:
             bucket = self._buckets.get(dest.name)
             if bucket is None:
@@ -187,9 +205,8 @@ class Forwarder:
                 # Waiting longer would outlive our lease; hand the row back for later.
                 bucket.refund()
                 self.stats.deferred += 1
-                await self.store.outbox_failed(item.id, "deferred: destination rate limit",
-                                               self.clock() + wait, self.clock())
-                return
+                now = self.clock()
+                return _Outcome(item.id, now, error="deferred: destination rate limit", next_attempt_at=now + wait)
             if wait > 0:
                 await asyncio.sleep(wait)
         delivery = Delivery(key=item.key, alert_id=str(item.alert_id), attempt=item.attempts)
@@ -197,16 +214,15 @@ class Forwarder:
             async with self._inflight:
                 await self.sender(dest, resources).send(item.payload, delivery)
         except DeliveryError as e:
-            await self._failed(item, dest, e)
+            return self._failed(item, dest, e)
         except Exception as e:  # a bug in a sender must not stop the worker; the row is retried
             log.exception("forward: %s sender crashed on %s", dest.name, item.key)
-            await self._failed(item, dest, DeliveryError(f"internal error: {type(e).__name__}: {e}"))
-        else:
-            await self.store.outbox_delivered(item.id, self.clock())
-            self.stats.delivered += 1
-            self.stats.by_destination[dest.name] = self.stats.by_destination.get(dest.name, 0) + 1
+            return self._failed(item, dest, DeliveryError(f"internal error: {type(e).__name__}: {e}"))
+        self.stats.delivered += 1
+        self.stats.by_destination[dest.name] = self.stats.by_destination.get(dest.name, 0) + 1
+        return _Outcome(item.id, self.clock(), delivered=True)
 
-    async def _failed(self, item: OutboxItem, dest: DestinationConfig, e: DeliveryError) -> None:
+    def _failed(self, item: OutboxItem, dest: DestinationConfig, e: DeliveryError) -> "_Outcome":
         assert item.id is not None
         max_attempts = dest.max_attempts or self.config.outbox.max_attempts
         now = self.clock()
@@ -221,7 +237,7 @@ class Forwarder:
             nxt = now + delay
             self.stats.retried += 1
             log.warning("forward: %s attempt %d failed, retry in %.1fs: %s", dest.name, item.attempts, delay, e)
-        await self.store.outbox_failed(item.id, f"attempt {item.attempts}: {e}", nxt, now)
+        return _Outcome(item.id, now, error=f"attempt {item.attempts}: {e}", next_attempt_at=nxt)
 
     async def run(self, resources: Resources) -> None:
         """The worker loop: deliver while there is work, otherwise sleep until woken or polled."""

@@ -12,6 +12,7 @@ walked string by string.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -48,9 +49,9 @@ class Scrubber:
             destination={k: m(v) if isinstance(v, str) else v for k, v in alert.destination.items()})
 
     def scrub(self, payload: dict[str, Any]) -> dict[str, Any]:
-        strings: list[str] = []
-        _collect(payload, strings)
-        if not self.engine.scan(Segment(text="\n".join(strings), path="payload")):
+        # The JSON text holds every string of the payload verbatim (no ASCII escaping), in one C call.
+        text = json.dumps(payload, ensure_ascii=False)
+        if not self.engine.scan(Segment(text=text, path="payload")):
             return payload
         return _rewrite(payload, self._mask)
 
@@ -61,17 +62,6 @@ class Scrubber:
             self.masked += 1
             log.warning("forward: masked a %s value found in a payload string", m.detector)
         return text
-
-
-def _collect(obj: Any, out: list[str]) -> None:
-    if isinstance(obj, str):
-        out.append(obj)
-    elif isinstance(obj, dict):
-        for v in obj.values():
-            _collect(v, out)
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _collect(v, out)
 
 
 def _rewrite(obj: Any, fn: Any) -> Any:

@@ -1,0 +1,143 @@
+"""Agents: enrollment tokens, health from heartbeats, offline and tamper alerts, the device registry."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp.test_utils import TestClient
+
+from server.ingest import offline_sweep
+from server.keys import CONFIG, STORE
+from tests.server.helpers import batch, enroll, event, person
+
+
+def heartbeat(seq: int, config_hash: str = "cfg-1", binary_hash: str = "bin-1", **attrs: object) -> dict:
+    return event(seq, "agent.heartbeat", user=None, channel="agent", attributes={
+        "version": "0.2.0", "config_hash": config_hash, "binary_hash": binary_hash,
+        "monitors": {"files": "ok", "devices": "degraded", "network": "off"}, "spool_depth": 12, "drops": 0,
+        "degraded": ["fanotify unavailable"], **attrs})
+
+
+async def alerts_of(client: TestClient, headers: dict[str, str], kind: str) -> list[dict]:
+    return (await (await client.get(f"/api/v1/alerts?kind={kind}", headers=headers)).json())["items"]
+
+
+async def test_one_time_enroll_token_works_once(client: TestClient) -> None:
+    admin = await person(client)
+    created = await (await client.post("/api/v1/enroll-tokens", json={"ttl": 600}, headers=admin)).json()
+    token = created["token"]
+    body = {"enroll_token": token, "hostname": "pc-t", "version": "0.1", "os": "linux"}
+    r = await client.post("/api/v1/agents/enroll", json=body)
+    assert r.status == 201
+    r = await client.post("/api/v1/agents/enroll", json=body)
+    assert r.status == 401 and (await r.json())["error"] == "enrollment_refused"
+    listed = (await (await client.get("/api/v1/enroll-tokens", headers=admin)).json())["items"]
+    assert [t["state"] for t in listed] == ["used"] and "token" not in listed[0]
+    # a revoked token cannot enroll
+    t2 = await (await client.post("/api/v1/enroll-tokens", headers=admin)).json()
+    assert (await client.delete(f"/api/v1/enroll-tokens/{t2['id']}", headers=admin)).status == 200
+    r = await client.post("/api/v1/agents/enroll", json={**body, "enroll_token": t2["token"]})
+    assert r.status == 401
+
+
+async def test_enrollment_refuses_bad_secrets_and_bad_bodies(client: TestClient) -> None:
+    r = await client.post("/api/v1/agents/enroll", json={"enroll_secret": "wrong-secret-but-long", "hostname": "x"})
+    assert r.status == 401
+    r = await client.post("/api/v1/agents/enroll", json={"hostname": "x"})
+    assert r.status == 422
+    r = await client.post("/api/v1/agents/enroll", json={"enroll_secret": "s", "hostname": "x", "extra": 1})
+    assert r.status == 422 and (await r.json())["field"] == "$.extra"
+    r = await client.post("/api/v1/agents/enroll", data=b"\xff")
+    assert r.status == 400
+    assert await client.server.app[STORE].list_agents() == []
+
+
+async def test_heartbeat_updates_health_shown_to_people(client: TestClient) -> None:
+    agent_id, headers = await enroll(client)
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(0)]), headers=headers)
+    admin = await person(client)
+    agents = (await (await client.get("/api/v1/agents", headers=admin)).json())["items"]
+    a = agents[0]
+    assert a["state"] == "online" and a["version"] == "0.2.0" and a["spool_depth"] == 12
+    assert a["monitors"] == {"files": "ok", "devices": "degraded", "network": "off"}
+    assert a["config_hash"] == "cfg-1" and a["degraded"] == ["fanotify unavailable"]
+
+
+async def test_silent_agent_raises_offline_once_and_again_after_recovery(client: TestClient) -> None:
+    store, cfg = client.server.app[STORE], client.server.app[CONFIG]
+    agent_id, headers = await enroll(client)
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(0)]), headers=headers)
+    later = time.time() + cfg.offline_after + 1
+    assert len(await offline_sweep(store, cfg, now=later)) == 1
+    assert await offline_sweep(store, cfg, now=later + 60) == []  # once, not on every sweep
+    admin = await person(client)
+    assert len(await alerts_of(client, admin, "agent.offline")) == 1
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(1)]), headers=headers)
+    assert await offline_sweep(store, cfg, now=time.time() + 1) == []
+    assert len(await offline_sweep(store, cfg, now=time.time() + cfg.offline_after + 5)) == 1
+    # a revoked agent is not reported offline
+    await client.post(f"/api/v1/agents/{agent_id}/revoke", headers=admin)
+    assert await offline_sweep(store, cfg, now=time.time() + 10 * cfg.offline_after) == []
+
+
+async def test_background_task_raises_offline(clients) -> None:  # type: ignore[no-untyped-def]
+    client = await clients(offline_after=1.0, heartbeat_interval=0.5, offline_check_interval=0.1)
+    await enroll(client)
+    admin = await person(client)
+    for _ in range(50):
+        if await alerts_of(client, admin, "agent.offline"):
+            break
+        await asyncio.sleep(0.1)
+    assert len(await alerts_of(client, admin, "agent.offline")) == 1
+
+
+async def test_changed_hashes_raise_tamper_with_first_seen_pinning(client: TestClient) -> None:
+    agent_id, headers = await enroll(client)
+    admin = await person(client)
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(0), heartbeat(1)]), headers=headers)
+    assert await alerts_of(client, admin, "agent.tamper") == []
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(2, config_hash="cfg-EVIL")]),
+                      headers=headers)
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(3, config_hash="cfg-EVIL")]),
+                      headers=headers)
+    tamper = await alerts_of(client, admin, "agent.tamper")
+    assert len(tamper) == 1 and tamper[0]["level"] in ("high", "critical") and "config" in tamper[0]["title"]
+    # an admin accepts the new config; no further alert for it
+    r = await client.post(f"/api/v1/agents/{agent_id}/repin", headers=admin)
+    assert (await r.json())["pinned_config_hash"] == "cfg-EVIL"
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(4, config_hash="cfg-EVIL")]),
+                      headers=headers)
+    assert len(await alerts_of(client, admin, "agent.tamper")) == 1
+
+
+async def test_expected_hashes_from_config(clients) -> None:  # type: ignore[no-untyped-def]
+    client = await clients(expected_binary_hashes=frozenset({"bin-good"}))
+    agent_id, headers = await enroll(client)
+    admin = await person(client)
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(0, binary_hash="bin-good")]),
+                      headers=headers)
+    assert await alerts_of(client, admin, "agent.tamper") == []
+    await client.post("/api/v1/events", json=batch(agent_id, [heartbeat(1, binary_hash="bin-other")]),
+                      headers=headers)
+    assert len(await alerts_of(client, admin, "agent.tamper")) == 1
+
+
+async def test_lost_device_seen_again_is_critical(client: TestClient) -> None:
+    agent_id, headers = await enroll(client)
+    usb = {"vendor_id": "0951", "product_id": "1666", "serial": "LOSTSTICK01", "model": "DataTraveler"}
+    await client.post("/api/v1/events", json=batch(agent_id, [event(0, "device.attach", device=usb)]),
+                      headers=headers)
+    analyst = await person(client, "analyst")
+    devices = (await (await client.get("/api/v1/devices", headers=analyst)).json())["items"]
+    assert len(devices) == 1 and devices[0]["serial"] == "LOSTSTICK01" and devices[0]["last_host"] == "pc-01"
+    r = await client.patch(f"/api/v1/devices/{devices[0]['id']}", json={"status": "lost", "note": "reported lost"},
+                           headers=analyst)
+    assert r.status == 200 and (await r.json())["status"] == "lost"
+    assert await alerts_of(client, analyst, "device.lost_seen") == []
+    await client.post("/api/v1/events", json=batch(agent_id, [event(1, "device.attach", device=usb)]),
+                      headers=headers)
+    lost = await alerts_of(client, analyst, "device.lost_seen")
+    assert len(lost) == 1 and lost[0]["level"] == "critical"
+    r = await client.patch("/api/v1/devices/99999", json={"status": "lost"}, headers=analyst)
+    assert r.status == 404
