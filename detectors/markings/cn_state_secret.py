@@ -8,29 +8,20 @@ from typing import ClassVar
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
 from detectors.markings.layout import (
-    CN_COMPANIONS,
     CN_STAR_PERIOD,
     Line,
     MarkingDetector,
     Verdict,
-    at_edge,
-    bare,
-    cn_labelled,
+    cn_form,
     cn_period_after,
-    cn_rest,
-    edge_form,
     edge_prefilter,
-    neighbours,
     normalise_cn,
 )
 
 _LEVELS = ("绝密", "絕密", "机密", "機密", "秘密")
+#: a neighbouring line like this makes a bare level part of a list of the levels (training text)
 _BARE_LEVEL = re.compile(f"(?:{'|'.join(_LEVELS)})[。.，,、；;]?")
-
-
-def _in_list(text: str, line: Line) -> bool:
-    """绝密 / 机密 / 秘密 one per line is a list of the levels (a training text), not a marking."""
-    return any(_BARE_LEVEL.fullmatch(n) for n in neighbours(text, line))
+_CONFIDENCE = {"legal": 0.95, "label": 0.9}
 
 
 class CnStateSecretDetector(MarkingDetector):
@@ -53,29 +44,15 @@ class CnStateSecretDetector(MarkingDetector):
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
         line = Line.around(segment.text, m.start(), m.end())
-        if line.quoted or bare(line.before, CN_COMPANIONS):
+        form = cn_form(m, segment, line, listed=_BARE_LEVEL)
+        if form is None:
             return None
         level = normalise_cn(m.group("level"))
-        period = m.group("period")
-        rest = cn_rest(line)
-        if m.group("star"):
-            if line.runs_on and rest:
-                return None  # a sentence about the marking: 机密★5年表示……
-            form, confidence = "legal", 0.95
-        elif rest or line.runs_on:  # 机密编号 is a column heading, not 机密 + 编号
-            return None
-        elif cn_labelled(line):
-            form, confidence = "label", 0.9
-            period = cn_period_after(line)
-        elif at_edge(segment, line) and not _in_list(segment.text, line):
-            form, confidence = edge_form(segment), 0.85
-            period = cn_period_after(line)
-        else:
-            return None
+        period = m.group("period") if form == "legal" else cn_period_after(line)
         return Verdict(
             start=m.start(),
             end=m.end(),
-            confidence=confidence,
+            confidence=_CONFIDENCE.get(form, 0.85),
             severity=Severity.CRITICAL if level == "绝密" else Severity.HIGH,
             attributes={"level": level, "period": normalise_cn(period) if period else None, "form": form},
         )

@@ -8,16 +8,11 @@ from typing import ClassVar
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
 from detectors.markings.layout import (
-    CN_COMPANIONS,
     CN_STAR_PERIOD,
     Line,
     MarkingDetector,
     Verdict,
-    at_edge,
-    bare,
-    cn_labelled,
-    cn_rest,
-    edge_form,
+    cn_form,
     edge_prefilter,
     normalise_cn,
 )
@@ -53,30 +48,17 @@ class CnWorkSecretDetector(MarkingDetector):
     pattern: ClassVar[re.Pattern[str]] = re.compile(f"(?P<label>{'|'.join(_LABELS)}){CN_STAR_PERIOD}?")
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
-        line = Line.around(segment.text, m.start(), m.end())
-        if line.quoted or bare(line.before, CN_COMPANIONS):
+        form = cn_form(m, segment, Line.around(segment.text, m.start(), m.end()))
+        if form is None:
             return None
         label = normalise_cn(m.group("label"))
-        if label.endswith(("注意保存", "注意保存）", "注意保存)")) and label.startswith("内部资料"):
+        if label.startswith("内部资料") and "注意保存" in label:
             label = "内部资料 注意保存"
-        rest = cn_rest(line)
-        if m.group("star"):
-            if line.runs_on and rest:
-                return None  # a sentence about the marking: 机密★5年表示……
-            form, confidence = "legal", 0.9
-        elif rest or line.runs_on:  # 内部编号 is a column heading, not 内部 + 编号
-            return None
-        elif cn_labelled(line):
-            form, confidence = "label", 0.9
-        elif at_edge(segment, line):
-            form, confidence = edge_form(segment), 0.85
-        else:
-            return None
         period = m.group("period")
         return Verdict(
             start=m.start(),
             end=m.end(),
-            confidence=confidence,
+            confidence=0.9 if form in ("legal", "label") else 0.85,
             severity=self.severity,
             attributes={"label": label, "period": normalise_cn(period) if period else None, "form": form},
         )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from re import Pattern
 from typing import Any, ClassVar
 
 from detectors.base import PatternDetector
@@ -194,6 +195,11 @@ def neighbours(text: str, line: Line) -> tuple[str, str]:
     return before, after
 
 
+def in_list(text: str, line: Line, listed: Pattern[str]) -> bool:
+    """Is a neighbouring line another item like this one (绝密 / 机密 / 秘密 one per line)?"""
+    return any(listed.fullmatch(n) for n in neighbours(text, line))
+
+
 _LIST_ITEM = re.compile(r"^(?:[-*•·]|\d{1,2}[.)、]|[A-Za-z][.)]|[一二三四五六七八九十][、.])\s*")
 
 
@@ -306,6 +312,30 @@ def cn_labelled(line: Line) -> bool:
 def cn_rest(line: Line) -> str:
     """What is left after the word once companions (incl. a 保密期限 of any form) are removed."""
     return bare(_PERIOD_AFTER.sub(" ", line.after), CN_COMPANIONS)
+
+
+def cn_form(m: re.Match[str], segment: Segment, line: Line, *, listed: Pattern[str] | None = None) -> str | None:
+    """How a Chinese candidate (a match with a ``star`` group) stands as a marking, or None.
+
+    "legal": with a ★, at the start of its line (after companions only), not
+    running on into a sentence; "label": own line after 密级：; "banner",
+    "header", "footer": own line in the head/foot of a document or page or in
+    such a part, unless a neighbouring line matches ``listed`` (a list of levels).
+    """
+    if line.quoted or bare(line.before, CN_COMPANIONS):
+        return None
+    rest = cn_rest(line)
+    if m.group("star"):
+        return None if line.runs_on and rest else "legal"  # not 机密★5年表示……
+    if rest or line.runs_on:  # 机密编号 is a column heading, not 机密 + 编号
+        return None
+    if cn_labelled(line):
+        return "label"
+    if not at_edge(segment, line):
+        return None
+    if listed is not None and in_list(segment.text, line, listed):
+        return None
+    return edge_form(segment)
 
 
 def cn_period_after(line: Line) -> str | None:

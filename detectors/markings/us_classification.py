@@ -18,7 +18,7 @@ from detectors.markings.layout import (
     at_edge,
     bare,
     en_labelled,
-    neighbours,
+    in_list,
 )
 
 _SEVERITY = {
@@ -36,12 +36,8 @@ _LIST_LABEL = re.compile(r"^\s*(?:(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})[.)]|[-*•�
 #: multiple-choice or legal sub-items ((A) … (B) … (D)) turn "(C)" into a list label
 _CHOICES = re.compile(r"(?m)^[ \t]*\((?:A|B|D|E)\)\s")
 _COPYRIGHT = re.compile(r"\s*(?:\d{4}|[Cc]opyright|by\b)")
+#: TOP SECRET / SECRET / CONFIDENTIAL one per line is a list of the levels, not a banner
 _BARE_LEVEL = re.compile(r"(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED|RESTRICTED)[.,;]?")
-
-
-def _in_list(text: str, line: Line) -> bool:
-    """TOP SECRET / SECRET / CONFIDENTIAL one per line is a list of the levels, not a banner."""
-    return any(_BARE_LEVEL.fullmatch(n) for n in neighbours(text, line))
 
 
 class UsClassificationDetector(MarkingDetector):
@@ -81,7 +77,7 @@ class UsClassificationDetector(MarkingDetector):
             return None
         if en_labelled(line):
             form, confidence = "label", 0.9
-        elif at_edge(segment, line) and (caveats or not _in_list(segment.text, line)):
+        elif at_edge(segment, line) and (caveats or not in_list(segment.text, line, _BARE_LEVEL)):
             form, confidence = "banner", 0.9 if caveats or level == "TOP SECRET" else 0.8
         else:
             return None
