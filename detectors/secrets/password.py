@@ -90,7 +90,7 @@ _PLACEHOLDER_WORDS = frozenset(
      "return", "await", "async", "this", "self", "new", "typeof", "object", "dict", "list", "char"]
 )
 _PLACEHOLDER = re.compile(
-    r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Z_][A-Z0-9_]*\)?|\$[a-z_][a-z0-9_]*|\$\(.*\)?|%(?:\([\w.]+\))?[sdr]
+    r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Z_][A-Z0-9_]*\)?|\$[a-z_][a-z0-9_]*|\$\(.*\)?|%[sdr]|%\([\w.]*\)?[sdr]?
       |%[A-Za-z_][A-Za-z0-9_]*%|\{\{.*\}?\}?|\{%.*|\{[A-Za-z_][\w.]*\}|@[A-Za-z_][\w.]*@|__[A-Za-z_]\w*__
       |ENC\(.*\)|!(?:vault|Ref|Sub|GetAtt|ImportValue|secret|env|include)\b.*
       |(?:env|secret|secrets|vault|file|ssm|awssm|op|keyring):.*|\$2[abxy]?\$.*|\$argon2.*|\{(?:SSHA|SHA|CRYPT|MD5)\}.*)$""",
