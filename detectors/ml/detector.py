@@ -41,7 +41,7 @@ class SensitiveDocumentDetector(Detector):
         threshold: float = 0.5,
         *,
         max_chars: int = 65536,
-        min_chars: int = 200,
+        min_chars: int = 100,
         cache_size: int = 1024,
         explain_top: int = 8,
     ) -> None:

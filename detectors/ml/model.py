@@ -30,6 +30,7 @@ import sklearn
 import skops.io as sio
 from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from detectors.ml.features import CharWordHasher, normalise
@@ -52,6 +53,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "builtins.str",
     "builtins.int",
     "builtins.float",
+    "builtins.tuple",
 )
 
 #: an explanation names a whole Latin word or a run of 2-3 Han characters, nothing else:
@@ -99,14 +101,25 @@ class Model:
     def hasher(self) -> CharWordHasher:
         return self.pipeline.named_steps["features"]
 
+    def calibrated(self, decision: np.ndarray) -> np.ndarray:
+        """Probability of 'sensitive' from the linear decision value (Platt scaling).
+
+        The scaling was fitted on out-of-fold decisions for documents of
+        *held-out groups* (templates, folders), so 0.7 means "70% of unseen
+        documents scoring like this were sensitive", not the over-confident
+        in-sample figure a plain logistic regression reports.
+        """
+        a, b = self.metadata.get("calibration", (1.0, 0.0))
+        return 1.0 / (1.0 + np.exp(-(a * decision + b)))
+
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:
-        return self.pipeline.predict_proba(list(texts))[:, 1]
+        return self.calibrated(self.pipeline.decision_function(list(texts)))
 
     def score(self, text: str) -> tuple[float, np.ndarray, np.ndarray]:
         """(probability, buckets, contributions) of one text."""
         x = self.pipeline[:-1].transform([text])
         clf: LogisticRegression = self.pipeline.named_steps["clf"]
-        p = float(clf.predict_proba(x)[0, 1])
+        p = float(self.calibrated(clf.decision_function(x))[0])
         row = x.tocsr()
         contrib = row.data * clf.coef_[0][row.indices]
         return p, row.indices, contrib
@@ -188,16 +201,57 @@ def explain_vocabulary(
     return np.array(ranked, dtype=np.int64), [best[b][1] for b in ranked]
 
 
+def splits(labels: np.ndarray, groups: Sequence[str] | None, folds: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
+    """Cross-validation folds holding out whole groups when each class has at least two groups."""
+    if groups is not None:
+        g = np.asarray(groups)
+        if min(len(set(g[labels == k])) for k in (0, 1)) >= 2:
+            k = min(folds, len(set(g)))
+            return list(GroupKFold(k).split(labels, labels, g)), True
+    k = max(2, min(folds, int(min(labels.sum(), len(labels) - labels.sum()))))
+    return list(StratifiedKFold(k, shuffle=True, random_state=0).split(labels, labels)), False
+
+
+def _platt(texts: Sequence[str], y: np.ndarray, groups: Sequence[str] | None, c: float, folds: int) -> tuple[float, float]:
+    """Fit p = sigmoid(a*d + b) on out-of-fold decision values d."""
+    arr = np.asarray(texts, dtype=object)
+    decision = np.zeros(len(y))
+    covered = np.zeros(len(y), bool)
+    for tr, te in splits(y, groups, folds)[0]:
+        if len(set(y[tr].tolist())) < 2:
+            continue
+        pipe = build_pipeline(c).fit(list(arr[tr]), y[tr])
+        decision[te] = pipe.decision_function(list(arr[te]))
+        covered[te] = True
+    if len(set(y[covered].tolist())) < 2:
+        return 1.0, 0.0
+    lr = LogisticRegression(C=1.0).fit(decision[covered].reshape(-1, 1), y[covered])
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+
+
 def train(
-    texts: Sequence[str], labels: Sequence[int], *, c: float = 8.0, source: str = "", exclude_terms: Sequence[str] = ()
+    texts: Sequence[str],
+    labels: Sequence[int],
+    *,
+    groups: Sequence[str] | None = None,
+    c: float = 8.0,
+    source: str = "",
+    exclude_terms: Sequence[str] = (),
+    calibration_folds: int = 3,
+    explain: bool = True,
 ) -> Model:
-    """Fit a model; labels are 1 for sensitive, 0 for public."""
+    """Fit a model; labels are 1 for sensitive, 0 for public.
+
+    ``groups`` (template, sub-folder) are held out together when the
+    probability scaling is fitted, so probabilities describe unseen kinds of
+    documents. ``explain=False`` skips the explanation vocabulary (CV folds).
+    """
     y = np.asarray(labels, dtype=np.int64)
-    if len(set(y.tolist())) != 2:
-        raise ModelError("training needs documents of both classes (sensitive and public)")
+    if len(set(y.tolist())) != 2 or min(y.sum(), len(y) - y.sum()) < 2:
+        raise ModelError("training needs at least two documents of each class (sensitive and public)")
     pipeline = build_pipeline(c)
     pipeline.fit(list(texts), y)
-    buckets, terms = explain_vocabulary(pipeline, texts, exclude=exclude_terms)
+    buckets, terms = explain_vocabulary(pipeline, texts, exclude=exclude_terms) if explain else (np.zeros(0, np.int64), [])
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -207,6 +261,7 @@ def train(
         "corpus_source": source,
         "documents": int(len(y)),
         "sensitive_documents": int(y.sum()),
+        "calibration": _platt(texts, y, groups, c, calibration_folds),
     }
     return Model(pipeline, buckets, terms, metadata)
 
@@ -253,4 +308,8 @@ def load(path: str | Path) -> Model:
     terms = terms_blob.split("\n") if terms_blob else []
     if len(terms) != len(buckets):
         raise ModelError(f"{path}: explanation vocabulary is inconsistent")
+    calibration = payload.get("calibration", (1.0, 0.0))
+    if not (isinstance(calibration, (tuple, list)) and len(calibration) == 2
+            and all(isinstance(v, float) and np.isfinite(v) for v in calibration)):
+        raise ModelError(f"{path}: probability calibration is missing or invalid")
     return Model(pipeline, buckets, terms, payload)

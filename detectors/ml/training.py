@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
-from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from detectors.ml import model as ml_model
 from leakwarden.errors import ModelError
@@ -93,28 +92,21 @@ class Evaluation:
 
 
 def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: float = 8.0) -> tuple[Evaluation, np.ndarray]:
-    """Out-of-fold probabilities for every document; groups held out when there are enough."""
+    """Out-of-fold probabilities for every document, each from a model trained
+    (and calibrated) without the document's group."""
     y = np.asarray(data.labels)
-    groups = np.asarray(data.groups)
-    per_class_groups = min(len(set(groups[y == k])) for k in (0, 1))
-    grouped = per_class_groups >= 2
-    if grouped:
-        k = min(folds, len(set(groups)))
-        splits = list(GroupKFold(k).split(data.texts, y, groups))
-    else:
-        k = min(folds, int(min(y.sum(), len(y) - y.sum())))
-        splits = list(StratifiedKFold(k, shuffle=True, random_state=0).split(data.texts, y))
-    prob = np.zeros(len(y))
+    folds_, grouped = ml_model.splits(y, data.groups, folds)
+    prob = np.full(len(y), 0.5)
     texts = np.asarray(data.texts, dtype=object)
-    for train_idx, test_idx in splits:
-        if len(set(y[train_idx].tolist())) < 2:  # a fold without both classes cannot train
-            prob[test_idx] = 0.5
-            continue
-        pipe = ml_model.build_pipeline(c).fit(list(texts[train_idx]), y[train_idx])
-        prob[test_idx] = pipe.predict_proba(list(texts[test_idx]))[:, 1]
+    groups = np.asarray(data.groups)
+    for train_idx, test_idx in folds_:
+        if min(y[train_idx].sum(), len(train_idx) - y[train_idx].sum()) < 2:
+            continue  # a fold without both classes cannot train; its documents score 0.5
+        m = ml_model.train(list(texts[train_idx]), y[train_idx], groups=list(groups[train_idx]), c=c, explain=False)
+        prob[test_idx] = m.probabilities(list(texts[test_idx]))
     pred = prob >= threshold
     ev = Evaluation(
-        folds=k,
+        folds=len(folds_),
         grouped=grouped,
         precision=float(precision_score(y, pred, zero_division=0)),
         recall=float(recall_score(y, pred, zero_division=0)),
@@ -129,7 +121,7 @@ def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: 
 
 def train_folder(directory: str | Path, *, c: float = 8.0) -> ml_model.Model:
     data = load_folder(directory)
-    return ml_model.train(data.texts, data.labels, c=c, source=str(directory))
+    return ml_model.train(data.texts, data.labels, groups=data.groups, c=c, source=str(directory))
 
 
 def train_bundled(per_template: int = 24, seed: int = 20261129, c: float = 8.0) -> ml_model.Model:
@@ -140,6 +132,7 @@ def train_bundled(per_template: int = 24, seed: int = 20261129, c: float = 8.0) 
     return ml_model.train(
         [d.text for d in docs],
         [int(d.label == corpus.SENSITIVE) for d in docs],
+        groups=[d.group for d in docs],
         c=c,
         source=f"bundled corpus (detectors.ml.corpus, {len(corpus.TEMPLATES)} templates, "
                f"{per_template} per template, seed {seed})",
