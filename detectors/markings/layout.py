@@ -29,15 +29,16 @@ _BREAKS = "\n\r\f\v\u2028\u2029"
 _BREAK = re.compile(f"[{_BREAKS}]")
 #: characters looked at on each side of a candidate when finding its line
 MAX_LINE = 200
-#: decoration a marking line may carry around the word (rules, bullets, bold)
-_DECOR_CHARS = "‐‑–—―•·・：，；"
+#: decoration a marking line may carry around the word (rules, bullets, bold,
+#: zero-width characters and a stray byte-order mark)
+_DECOR_CHARS = "‐‑–—―•·・：，；\u200b\u200c\u200d\u2060\ufeff"
 _DECOR = re.compile(f"[\\s\\-_=|*~.:,;/{_DECOR_CHARS}]+")
 #: an opening quote or bracket right before a word means it is quoted, not used
 _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 
 # --- prefilter building blocks (Hyperscan-compatible: ASCII classes, no lookaround)
-#: white space and closing brackets after a word: 内部资料（注意保存）
-PF_CLOSE = "(?:[ \\t)\\]]|\u3000|）|】)"
+#: white space, zero-width characters and closing brackets after a word: 内部资料（注意保存）
+PF_CLOSE = "(?:[ \\t)\\]]|\u3000|\u200b|\ufeff|）|】)"
 PF_STAR = "(?:★|☆|✩|✭|⭐|＊)"
 PF_EOL = "(?:[\\r\\n\\f\\x0b]|\u2028|\u2029|$)"
 #: the start of the text or of a line

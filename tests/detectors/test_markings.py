@@ -112,6 +112,12 @@ def test_other_line_breaks(engine: Engine) -> None:
     assert ids(engine, "SECRET//NOFORN\r\n" + BODY_EN) == ["marking.us_classification"]
 
 
+def test_zero_width_characters_and_byte_order_marks(engine: Engine) -> None:
+    assert ids(engine, "\ufeff秘密\n" + BODY_ZH) == ["marking.cn_state_secret"]
+    assert ids(engine, "\u200b内部资料\u200b\n" + BODY_ZH) == ["marking.cn_work_secret"]
+    assert ids(engine, "\ufeffCompany Confidential\n" + BODY_EN) == ["marking.corporate"]
+
+
 def test_page_breaks_make_page_heads_and_feet(engine: Engine) -> None:
     assert ids(engine, BODY_ZH + "\f机密\n" + BODY_ZH) == ["marking.cn_state_secret"]
     assert ids(engine, BODY_ZH + "机密\n\f" + BODY_ZH) == ["marking.cn_state_secret"]
