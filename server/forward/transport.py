@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import ssl
 import time
 from collections.abc import Mapping
@@ -11,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
+import msgspec
 
 from leakwarden.errors import DeliveryError
 from server.forward.destination import Delivery, Resources
@@ -101,7 +101,7 @@ class JsonPostSender:
         return {"Content-Type": "application/json", "User-Agent": "LeakWarden"}
 
     async def send(self, payload: dict[str, Any], delivery: Delivery) -> None:
-        body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        body = msgspec.json.encode(payload)  # compact UTF-8 JSON, several times faster than json.dumps
         await post(self.http, self.url(), body, self.headers(body, delivery),
                    timeout=self.settings.timeout, ssl_ctx=self.ssl, accept=self.accept)
 
