@@ -9,6 +9,8 @@ examples.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.engine import Engine
 from detectors.extract.segment import Segment
@@ -334,3 +336,17 @@ def test_backends_agree_on_mixed_text() -> None:
         per_copy[det] = per_copy.get(det, 0) + 1
     assert per_copy == {"pii.cn_resident_id": 6, "pii.cn_mobile": 6, "pii.payment_card": 6,
                         "pii.email": 3, "pii.us_ssn": 3, "pii.iban": 3}
+
+
+FRAGMENTS = [ID, ID_X, "13918594685", "+86 ", "86-", "139 1859 4685", CARDS["visa"], CARDS["amex"], "4434-1925-4122-4823",
+             "priya@corp-mail.cn", "@", ".", "com", "145-41-5008", "SSN ", "GB82 WEST 1234 5698 7654 32", "DE89",
+             "0", "9", " ", "-", "\n", "，", "身份证号", "手机", "a", "X", "0.", "订单号 "]
+ENGINES = [Engine([cls() for cls in ALL], backend=b) for b in BACKENDS]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=30))
+def test_arbitrary_mixtures_never_raise_and_backends_agree(parts: list[str]) -> None:
+    text = "".join(parts)
+    results = [[(m.detector, m.start, m.end) for m in e.scan(Segment(text=text, path="t"))] for e in ENGINES]
+    assert results[0] == results[1]

@@ -15,6 +15,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.engine import Engine
 from detectors.extract.segment import Segment
@@ -45,6 +47,9 @@ AWS_SECRET = rand(ALNUM + "/+", 40)
 GHP = "ghp_" + rand(ALNUM, 36)
 SLACK_BOT = "xoxb-501861442703-1617487619712-" + rand(ALNUM, 24)
 JWT = make_jwt({"alg": "HS256", "typ": "JWT"}, {"sub": "957845", "name": "j.smith", "iat": 1762381132})
+
+
+ENGINES = [Engine([cls() for cls in ALL], backend=b) for b in BACKENDS]
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -394,6 +399,24 @@ def test_backends_agree_on_mixed_text(real_keys: dict[str, str]) -> None:
         counts[det] = counts.get(det, 0) + 1
     assert counts == {"secret.aws_access_key": 2, "secret.aws_secret_key": 2, "secret.slack_token": 2,
                       "secret.password": 4, "secret.github_token": 2, "secret.jwt": 2, "secret.private_key": 2}
+
+
+FRAGMENTS = [
+    "password", "=", ": ", '"', "'", "AKIA", "ASIA", "ghp_", "xoxb-", "eyJ", ".", "-----BEGIN ", "PRIVATE KEY",
+    "-----END ", "-----", "\n", " ", "密码", "：", "://", "@", "aws_secret_access_key", "${", "}", "<", ">",
+    "ABCDEFGHIJKLMNOP", "2345672345672345", "abcdefghij", "0123456789", "+/", "_", "(", ")", "\\n", AKID,
+    AWS_SECRET, GHP, JWT, SLACK_BOT,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), max_size=40))
+def test_arbitrary_mixtures_never_raise_and_backends_agree(parts: list[str]) -> None:
+    text = "".join(parts)
+    results = [
+        [(m.detector, m.start, m.end) for m in engine.scan(Segment(text=text, path="t"))] for engine in ENGINES
+    ]
+    assert results[0] == results[1]
 
 
 def test_keygen_tools_present() -> None:

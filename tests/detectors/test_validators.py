@@ -171,6 +171,11 @@ def test_jwt_parts_rejects_malformed(token: str) -> None:
     assert v.jwt_parts(token) is None
 
 
+def test_jwt_parts_survives_deeply_nested_payload() -> None:
+    token = f"{b64url({'alg': 'HS256'})}.{b64url(b'[' * 100_000 + b']' * 100_000)}.{b64url(bytes(32))}"
+    assert v.jwt_parts(token) is None
+
+
 # --- private key blocks ------------------------------------------------------------------------------
 
 def pem_body(raw: bytes) -> str:
