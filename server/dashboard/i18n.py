@@ -3,7 +3,9 @@
 Catalogues live as ``locale/<lang>/LC_MESSAGES/messages.po`` and are compiled
 in memory at import with Babel, so there is no committed ``.mo`` that could
 drift from its ``.po``. Every visible string goes through :func:`Translator.gettext`;
-templates call ``_()`` / ``ngettext()`` which are bound per request.
+templates call ``_()`` / ``ngettext()`` which are bound per request. They return
+plain ``str`` (catalogue text and values alike), so autoescape escapes all of it:
+no translation can inject markup, and no value substituted into one can either.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from babel import Locale, dates, numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
-from markupsafe import Markup, escape
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 #: the locales the dashboard speaks; the first is the fallback
@@ -96,16 +97,6 @@ class Translator:
     def ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> str:
         variables.setdefault("num", self.number(n))
         return self._t.ngettext(singular, plural, n) % variables
-
-    # The template flavours escape the variables, never the (trusted) catalogue text.
-    def template_gettext(self, message: str, **variables: Any) -> Markup:
-        text = Markup(self._t.gettext(message))
-        return text % {k: escape(v) for k, v in variables.items()} if variables else text
-
-    def template_ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> Markup:
-        variables.setdefault("num", self.number(n))
-        text = Markup(self._t.ngettext(singular, plural, n))
-        return text % {k: escape(v) for k, v in variables.items()}
 
     def number(self, value: float | int | None) -> str:
         if value is None:

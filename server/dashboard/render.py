@@ -59,9 +59,9 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
     t = translator(request)
     ctx: dict[str, Any] = {
         "t": t,
-        "_": t.template_gettext,
-        "gettext": t.template_gettext,
-        "ngettext": t.template_ngettext,
+        "_": t.gettext,
+        "gettext": t.gettext,
+        "ngettext": t.ngettext,
         "lbl": lambda kind, value: _label(t, kind, value),
         "csrf": csrf_token(request),
         "me": viewer_of(request),

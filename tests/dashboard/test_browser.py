@@ -145,6 +145,8 @@ async def test_language_follows_browser_and_switch_shows_chinese(browser, collec
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", text), "dates formatted for zh_CN"
     await page.goto(collector.url + "/")
     assert await page.locator("h1").inner_text() == "总览"
+    await page.wait_for_selector(".chart canvas")
+    await shot(page, "overview-zh")
     assert not problems, problems
     await context.close()
 
