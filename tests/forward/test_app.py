@@ -9,18 +9,34 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
+import msgspec
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
 from server.config import default_config
+from server.api.schemas import Error
+from server.forward.api import openapi
 from server.forward.keys import FORWARDER
 from tests.forward.conftest import AWS_KEY, ID_NUMBER
 from tests.forward.receivers import HttpReceiver, SmtpReceiver, SyslogReceiver, server_tls
 from tests.server.helpers import batch, enroll, event, finding, person
 
 ENROLL_SECRET = "test-enrollment-secret-0123456789"
+PATHS, TYPES = openapi()
+_, COMPONENTS = msgspec.json.schema_components([*TYPES, Error], ref_template="#/components/schemas/{name}")
+
+
+async def documented(r: Any, path: str, method: str) -> Any:
+    """The answer, after checking it against the OpenAPI fragment forwarding gives the collector."""
+    body = await r.json()
+    response = PATHS[path][method]["responses"][str(r.status)]
+    schema = {**response["content"]["application/json"]["schema"], "components": {"schemas": COMPONENTS}}
+    errors = [e.message for e in jsonschema_rs.validator_for(schema).iter_errors(body)]
+    assert errors == [], f"{method} {path} {r.status}: {errors[:3]}"
+    return body
 
 
 async def until(predicate: Any, timeout: float = 10.0) -> None:
@@ -123,14 +139,16 @@ async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
         await client.post("/api/v1/events", json=batch(agent_id, [event(1, findings=[finding()])]), headers=headers)
         await until(lambda: receiver.hits == 1)
         admin, analyst = await person(client, "admin"), await person(client, "analyst")
-        assert (await client.get("/api/v1/outbox")).status == 401
-        assert (await client.get("/api/v1/outbox", headers=analyst)).status == 403
-        assert (await client.get("/api/v1/outbox?status=bogus", headers=admin)).status == 400
+        for headers, status in (({}, 401), (analyst, 403)):
+            r = await client.get("/api/v1/outbox", headers=headers)
+            assert r.status == status and (await documented(r, "/api/v1/outbox", "get"))["error"]
+        r = await client.get("/api/v1/outbox?status=bogus", headers=admin)
+        assert r.status == 400 and (await documented(r, "/api/v1/outbox", "get"))["field"] == "status"
 
         async def dead() -> list[dict[str, Any]]:
             r = await client.get("/api/v1/outbox?status=dead", headers=admin)
             assert r.status == 200
-            return (await r.json())["items"]
+            return (await documented(r, "/api/v1/outbox", "get"))["items"]
         await until(lambda: client.server.app[FORWARDER].stats.dead == 1)
         [item] = await dead()
         assert item["destination"] == "hook" and item["attempts"] == 1
@@ -140,11 +158,12 @@ async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
         assert (await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=analyst)).status == 403
         receiver.status = 200
         r = await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=admin)
-        assert r.status == 200 and (await r.json())["status"] == "pending"
+        assert r.status == 200 and (await documented(r, "/api/v1/outbox/{id}/retry", "post"))["status"] == "pending"
         await until(lambda: len(receiver.requests) == 1)
         assert await dead() == []
         again = await client.post(f"/api/v1/outbox/{item['id']}/retry", headers=admin)
-        assert again.status == 409 and (await again.json())["error"] == "not_dead"
+        assert again.status == 409
+        assert (await documented(again, "/api/v1/outbox/{id}/retry", "post"))["error"] == "not_dead"
         assert (await client.post("/api/v1/outbox/999999/retry", headers=admin)).status == 409
         audit = await (await client.get("/api/v1/audit", headers=admin)).json()
         entries = audit["items"] if isinstance(audit, dict) else audit
@@ -182,10 +201,10 @@ async def test_overdue_alert_escalates_and_resolution_needs_a_note(tmp_path: Pat
         [duty] = receiver.at("/duty")
         assert duty.json()["finding_info"]["uid"] == str(ids[1])
         assert duty.json()["unmapped"]["leakwarden"]["escalated"] is True
-        r = await client.get("/api/v1/sla/overdue", headers=viewer)
+        r = await client.get("/api/v1/forward/overdue", headers=viewer)
         assert r.status == 200
-        [overdue] = (await r.json())["items"]
+        [overdue] = (await documented(r, "/api/v1/forward/overdue", "get"))["items"]
         assert overdue["id"] == ids[1] and overdue["escalation_level"] == 1 and overdue["overdue_by"] > 0
-        assert (await client.get("/api/v1/sla/overdue")).status == 401
+        assert (await client.get("/api/v1/forward/overdue")).status == 401
     finally:
         await client.close()
