@@ -75,8 +75,7 @@ class Deployment:
         return self
 
     def wait_agent_enrolled(self, timeout: float = 30.0) -> None:
-        wait_for("the agent to enroll", lambda: (self.state / "agent").exists()
-                 and self.db_scalar("SELECT count(*) FROM agents") or None, timeout)
+        wait_for("the agent to enroll", lambda: self.db_scalar("SELECT count(*) FROM agents") or None, timeout)
 
     @staticmethod
     def _signal(proc: subprocess.Popen[bytes] | None, sig: int, wait: bool = True) -> None:
