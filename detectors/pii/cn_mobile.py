@@ -18,7 +18,7 @@ class CnMobileDetector(PatternDetector):
     severity = Severity.MEDIUM
     # starts after a non-digit or after the 86 country code, so that long digit
     # runs do not hit at every offset
-    prefilter = r"(?:^|[^0-9.]|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+    prefilter = r"(?:^|[^0-9.]|[^0-9]\.|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
     # of the value so "+86 139..." and "139..." hash alike; a bare "86" glued to the
     # number ("8613918594685") is more often a 13-digit id or timestamp

@@ -14,7 +14,7 @@ class CnResidentIdDetector(PatternDetector):
     id = "pii.cn_resident_id"
     severity = Severity.HIGH
     # 6-digit area code, birth date 19xx/20xx, sequence, check character
-    prefilter = r"(?:^|[^0-9.])[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]"
+    prefilter = r"(?:^|[^0-9.]|[^0-9]\.)[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]"
     # not inside a longer digit run, an alphanumeric token (hashes, uuids) or a
     # decimal number; CJK characters are \w in Python, so \b would miss "身份证号110..."
     pattern = re.compile(

@@ -29,10 +29,11 @@ class IbanDetector(PatternDetector):
             want = iban_length(m.group("value")[:2])
             if want is None:
                 continue
-            # take exactly the country's number of characters, single spaces allowed
+            # take exactly the country's number of characters, a single space allowed
+            # between groups of four (as printed, and as the prefilter expects)
             i, n, s = m.start("value"), 0, m.start("value")
             while i < len(text) and n < want:
-                if text[i] == " " and n and i + 1 < len(text) and text[i + 1] != " ":
+                if text[i] == " " and n % 4 == 0 and i + 1 < len(text) and text[i + 1] != " ":
                     i += 1
                     continue
                 if not (text[i].isascii() and text[i].isalnum()):

@@ -18,7 +18,8 @@ from detectors.extract.segment import Segment
 from detectors.findings import Match, Severity
 from detectors.validators import char_classes
 
-_PW = r"(?i:pass(?:word|wd|phrase)?|pwd|pword)"
+_PW_PRE = r"(?:pass(?:word|wd|phrase)?|pwd|pword)"  # the prefilter runs caseless
+_PW = rf"(?i:{_PW_PRE})"
 _QUOTED = r"(?:\"(?P<dq>[^\"\n]{1,200})\"|'(?P<sq>[^'\n]{1,200})'|`(?P<bq>[^`\n]{1,200})`)"
 # unquoted values end at the punctuation that closes an argument list or object
 _UNQUOTED = r"(?P<uv>[^\s\"'`<>,;)}\]]{1,200})"
@@ -32,7 +33,7 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     )),
     # password: str = "value" (annotated assignment)
     ("annotated", re.compile(
-        rf"(?<![A-Za-z0-9_.])(?P<key>[A-Za-z0-9_]*{_PW})\s*:\s*[A-Za-z_][\w\[\]., |]*?\s*=\s*{_QUOTED}"
+        rf"(?<![A-Za-z0-9_.])(?P<key>[A-Za-z0-9_]*{_PW})\s{{0,4}}:\s*[A-Za-z_][\w\[\]., |]*?\s*=\s*{_QUOTED}"
     )),
     # <password>value</password>, <db.password>...
     ("xml", re.compile(
@@ -167,13 +168,14 @@ def _trim_unquoted(value: str) -> str:
 class PasswordDetector(PatternDetector):
     id = "secret.password"
     severity = Severity.HIGH
+    # one alternative per form in _FORMS, each a superset of what the form matches
     prefilter = (
-        r"(?:pass(?:word|wd|phrase)?|pwd|pword)[0-9]{0,2}[\"'\]]?\s{0,4}(?:[?:+]?=|=>|->|:)"
-        r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s*,"
-        r"|(?:pass(?:word|wd)?|pwd)>"
-        r"|(?:pass(?:word|wd|phrase)?|pwd)[\"']\s+value\s*="
-        r"|--(?:[a-z]+-)?(?:pass(?:word|wd|phrase)?|pwd)[= \t]"
-        r"|identified\s+by\s+'|password\s+'"  # SQL: CREATE/ALTER USER ... (checked in verify)
+        rf"{_PW_PRE}[0-9]{{0,2}}[\"'\]]?\s{{0,4}}(?:[?:+]?=|=>|->|:)"
+        rf"|{_PW_PRE}>"
+        rf"|{_PW_PRE}[\"']\s+value\s*="
+        rf"|{_PW_PRE}[\"']\s*,"
+        rf"|--(?:[a-z]+-)?{_PW_PRE}[= \t]"
+        r"|identified\s+by\s+'|password\s+'"
         r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
         r"|://[^\s/:@\"'<>]{0,64}:[^\s/@\"'<>]{1,128}@"
     )

@@ -14,7 +14,7 @@ class SlackTokenDetector(PatternDetector):
     id = "secret.slack_token"
     severity = Severity.HIGH
     prefilter = (
-        r"xox[abeoprs](?:\.xox[bp])?-[0-9A-Za-z]{1,20}-[0-9A-Za-z-]{8}"
+        r"xox[abeoprs](?:\.xox[bp])?-[0-9A-Za-z]{1,20}-[0-9A-Za-z]"
         r"|xapp-[0-9]-[A-Z0-9]{6}"
         r"|hooks\.slack\.com/(?:services|workflows|triggers)/T[A-Z0-9]{6}"
     )
