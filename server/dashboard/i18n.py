@@ -114,6 +114,11 @@ class Translator:
         when = ts if isinstance(ts, dt.datetime) else dt.datetime.fromtimestamp(float(ts), dt.timezone.utc)
         return dates.format_datetime(when, fmt, tzinfo=self.tz, locale=self.lang)
 
+    def day(self, ts: float) -> str:
+        """A short day label in the reader's convention ("Nov 16", "11月16日")."""
+        when = dt.datetime.fromtimestamp(float(ts), dt.timezone.utc)
+        return dates.format_skeleton("MMMd", when, tzinfo=self.tz, locale=self.lang)
+
     def iso(self, ts: float | None) -> str:
         if ts is None:
             return ""

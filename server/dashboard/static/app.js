@@ -75,16 +75,19 @@
       el.setAttribute("data-drawn", "1");
       var data = JSON.parse(el.getAttribute("data-chart"));
       var labels = JSON.parse(el.getAttribute("data-labels") || "[]");
+      var xLabels = JSON.parse(el.getAttribute("data-x-labels") || "[]");
       var colours = ["#b3261e", "#e8710a", "#c9a100", "#2e7d32", "#5b6b7a"];
       var series = [{}];
       for (var i = 1; i < data.length; i++) {
-        series.push({ label: labels[i - 1] || "", stroke: colours[(i - 1) % colours.length], width: 2,
-                      fill: colours[(i - 1) % colours.length] + "22" });
+        series.push({ label: labels[i - 1] || "", stroke: colours[(i - 1) % colours.length], width: 2 });
       }
       var width = Math.max(300, el.clientWidth || 600);
       /* global uPlot */
       new uPlot({ width: width, height: 220, series: series,
-                  axes: [{}, { size: 50 }], scales: { x: { time: true } },
+                  axes: [{ space: 70, incrs: [1, 2, 7], values: function (u, splits) {
+                           return splits.map(function (i) { return xLabels[i] || ""; }); } },
+                         { size: 50, incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000, 10000] }],
+                  scales: { x: { time: false } },
                   legend: { live: false } }, data, el);
     });
   }

@@ -27,13 +27,16 @@ async def overview(request: web.Request) -> web.StreamResponse:
     ov = await state.overview.get(request.app[STORE], offline_after=request.app[CONFIG].offline_after,
                                   scan_limit=state.overview_scan_limit)
     levels = list(reversed(LEVELS))
-    # uPlot's columnar data: [x values, series...]; x in seconds
-    chart = [ov.trend_days] + [ov.trend[lv] for lv in levels]
+    # uPlot's columnar data: [x values, series...]; x is the day's index, labelled by the server
+    # so the axis reads in the page's language
     t = translator(request)
+    chart = [list(range(len(ov.trend_days)))] + [ov.trend[lv] for lv in levels]
+    day_labels = [t.day(d) for d in ov.trend_days]
     series_labels = [t.gettext(labels.LEVELS[lv]) for lv in levels]
     fragment = request.headers.get("HX-Request") == "true"
     return render(request, "overview_body.html" if fragment else "overview.html",
-                  {"ov": ov, "levels": levels, "chart": chart, "series_labels": series_labels})
+                  {"ov": ov, "levels": levels, "chart": chart, "series_labels": series_labels,
+                   "day_labels": day_labels})
 
 
 @routes.get("/incidents", name="dash.incidents")
