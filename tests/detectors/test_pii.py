@@ -151,6 +151,7 @@ def test_card_found_contiguous(engine: Engine, name: str) -> None:
         "Card on file: 3794 942525 16586",
         "请将款项汇至6276-1396-3410-1901。",
         "card 6265 2470 6900 5929 220 end",
+        "0.手机.4434-1925-4122-4823",  # a dot after a non-digit is punctuation, not a decimal point
     ],
 )
 def test_card_found_grouped(engine: Engine, text: str) -> None:
@@ -307,6 +308,7 @@ def test_two_ibans_in_a_row(engine: Engine) -> None:
         ("DE893704004405320130001", "too long for DE"),
         ("XGB82WEST12345698765432", "inside a token"),
         ("ZZ82WEST12345698765432", "unknown country"),
+        ("GB82 WE ST12 3456 9876 5432", "spaces not between groups of four"),
     ],
 )
 def test_iban_near_misses(engine: Engine, text: str, why: str) -> None:
