@@ -14,6 +14,7 @@ import secrets
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import web
 
@@ -92,7 +93,9 @@ async def _document(request: web.Request, limit: int, timeout: float) -> tuple[b
                     if size > limit:
                         raise ApiError(413, "too_large", f"document exceeds {limit} bytes")
                     chunks.append(chunk)
-                return b"".join(chunks), (part.filename or "document")[:255]  # type: ignore[union-attr]
+                # clients send non-ASCII names percent-encoded (RFC 5987/7578)
+                name = unquote(part.filename or "document")  # type: ignore[union-attr]
+                return b"".join(chunks), name[:255]
         raise ApiError(422, "invalid_field", "multipart body needs a part named 'file'", field="file")
     return await read_body(request, limit, timeout), (request.query.get("name") or "document")[:255]
 

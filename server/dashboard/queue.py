@@ -184,3 +184,9 @@ async def newer_than(store: Store, qq: QueueQuery, tz: dt.tzinfo, after_id: int,
     fresh = [a for a in page.items if a.id > after_id]
     fresh.sort(key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
     return fresh
+
+
+async def newest_id(store: Store, qq: QueueQuery, tz: dt.tzinfo) -> int:
+    """The highest alert id of the filter: live updates show what arrives after it, on any page."""
+    page = await store.list_alerts(replace(base_filter(qq, tz), limit=1))
+    return page.items[0].id if page.items else 0

@@ -110,9 +110,11 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
         for name, value in SECURITY_HEADERS.items():
             exc.headers.setdefault(name, value)
         raise
+    if response.prepared:  # a streamed answer (CSV export) sent its own headers already
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     new_pre = request.get(NEW_PRE)
-    if new_pre and not response.prepared:
+    if new_pre:
         set_cookie(request, response, PRE_COOKIE, new_pre)
     return response

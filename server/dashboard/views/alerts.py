@@ -11,8 +11,9 @@ from aiohttp import web
 
 from server.dashboard import actions
 from server.dashboard.evidence import describe_location, event_facts
-from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, parse_query, risk_page
+from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, newest_id, parse_query, risk_page
 from server.dashboard.render import error_page, rejected, render, translator
+from server.dashboard.security import SECURITY_HEADERS
 from server.dashboard.session import PageError, redirect, require, safe_next
 from server.dashboard.state import DASHBOARD
 from server.keys import STORE
@@ -37,7 +38,7 @@ async def queue(request: web.Request) -> web.StreamResponse:
     qq = parse_query(request.query)
     state = request.app[DASHBOARD]
     page = await risk_page(request.app[STORE], qq, state.tz, state.page_size)
-    newest = max((a.id for a in page.items), default=0)
+    newest = await newest_id(request.app[STORE], qq, state.tz)
     return render(request, "alerts.html", {
         "qq": qq, "page": page, "newest": newest, "levels": list(reversed(LEVELS)), "statuses": ALERT_STATUSES,
         "families": FAMILIES_KNOWN, "ranges": list(RANGES), "can_write": me.can_write,
@@ -90,6 +91,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     qq = parse_query(request.query)
     t = translator(request)
     response = web.StreamResponse(headers={
+        **SECURITY_HEADERS,
         "Content-Type": "text/csv; charset=utf-8",
         "Content-Disposition": 'attachment; filename="leakwarden-alerts.csv"',
         "Cache-Control": "no-store",

@@ -1,0 +1,130 @@
+"""The store itself, on both backends: outbox, SLA/escalation, retention, migrations, concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from server.config import default_config
+from server.ingest import new_alert
+from server.grading import Grade
+from server.store import make_store
+from server.store.interface import OutboxItem
+from server.store.sql import SqlStore
+
+
+def alert(now: float, level: str = "high", **kw: object):  # type: ignore[no-untyped-def]
+    a = new_alert(now=now, kind="file.write", title="t", grade=Grade(score=60, level=level, explanation=[]),
+                  sla={"low": 400, "medium": 300, "high": 200, "critical": 100}, host="pc", user="u",
+                  detectors=["pii.email"])
+    for k, v in kw.items():
+        setattr(a, k, v)
+    return a
+
+
+async def test_migrations_are_versioned_and_idempotent(store: SqlStore) -> None:
+    assert await store.schema_version() >= 1
+    await store.migrate()  # again: nothing to do, nothing breaks
+    assert await store.schema_version() >= 1
+
+
+async def test_outbox_enqueue_claim_deliver_fail_retry(store: SqlStore) -> None:
+    now = time.time()
+    items = [OutboxItem(id=None, key=f"k{i}", destination="webhook", alert_id=None, payload={"i": i},
+                        next_attempt_at=now, created_at=now) for i in range(3)]
+    assert await store.outbox_enqueue(items) == 3
+    assert await store.outbox_enqueue(items[:1]) == 0  # same idempotency key: ignored
+    claimed = await store.outbox_claim(now, limit=2, lease=30, worker="w1")
+    assert [c.key for c in claimed] == ["k0", "k1"] and all(c.attempts == 1 for c in claimed)
+    # leased items are not handed out twice
+    again = await store.outbox_claim(now, limit=10, lease=30, worker="w2")
+    assert [c.key for c in again] == ["k2"]
+    await store.outbox_delivered(claimed[0].id, now)
+    await store.outbox_failed(claimed[1].id, "HTTP 503", now + 60, now)
+    await store.outbox_failed(again[0].id, "HTTP 400", None, now)
+    assert await store.outbox_claim(now + 1, 10, 30, "w1") == []  # k1 waits for its retry time
+    due = await store.outbox_claim(now + 61, 10, 30, "w1")
+    assert [d.key for d in due] == ["k1"] and due[0].last_error == "HTTP 503"
+    dead = await store.outbox_list("dead", 10)
+    assert [d.key for d in dead] == ["k2"]
+    assert await store.outbox_retry(dead[0].id, now) is True
+    assert await store.outbox_retry(dead[0].id, now) is False
+    assert (await store.outbox_depth()) == {"delivered": 1, "pending": 2}
+
+
+async def test_concurrent_claims_never_share_an_item(config) -> None:  # type: ignore[no-untyped-def]
+    stores = [make_store(config) for _ in range(3)]  # like three collector processes
+    for s in stores:
+        await s.open()
+    try:
+        now = time.time()
+        await stores[0].outbox_enqueue([OutboxItem(id=None, key=f"c{i}", destination="d", alert_id=None,
+                                                   payload={}, next_attempt_at=now, created_at=now)
+                                        for i in range(60)])
+        results = await asyncio.gather(*(s.outbox_claim(now, 7, 30, f"w{i}") for i in range(3)
+                                         for s in stores))
+        keys = [it.key for r in results for it in r]
+        assert len(keys) == len(set(keys)) == 60
+    finally:
+        for s in stores:
+            await s.close()
+
+
+async def test_overdue_and_escalation(store: SqlStore) -> None:
+    now = time.time()
+    a = await store.insert_alert(alert(now - 1000))  # deadline now - 800: overdue
+    b = await store.insert_alert(alert(now))  # deadline in the future
+    c = await store.insert_alert(alert(now - 1000, status="resolved"))  # closed: never overdue
+    overdue = await store.list_overdue(now)
+    assert [x.id for x in overdue] == [a.id]
+    assert b.id not in [x.id for x in overdue] and c.id not in [x.id for x in overdue]
+    assert await store.escalate(a.id, 1, "nobody acknowledged", now) is True
+    assert await store.escalate(a.id, 1, "again", now) is False  # never twice to the same level
+    got = await store.get_alert(a.id)
+    assert got is not None and got.escalation_level == 1
+    trail = await store.list_audit(target_type="alert", target_id=str(a.id))
+    assert [(e.action, e.detail["escalation_level"]) for e in trail] == [("alert.escalate", 1)]
+
+
+async def test_retention_purges_old_events_and_closed_alerts_only(store: SqlStore) -> None:
+    from server.store.interface import EventRecord
+    now = time.time()
+    old, new = now - 100 * 86400, now
+    await store.insert_events([EventRecord(id=f"00000000-0000-4000-8000-00000000000{i}", agent_id="a", seq=i,
+                                           time=t, received_at=t, kind="file.write", channel="local", host="h",
+                                           user=None, path=None, content_hash=None, device_key=None, data={})
+                               for i, t in enumerate([old, old, new])])
+    keep_open = await store.insert_alert(alert(old, updated_at=old))
+    purge = await store.insert_alert(alert(old, status="resolved", updated_at=old))
+    keep_new = await store.insert_alert(alert(new, status="resolved"))
+    done = await store.purge_before(events_before=now - 90 * 86400, alerts_before=now - 30 * 86400, batch=1)
+    assert done == {"events": 2, "alerts": 1}
+    assert await store.count_events() == 1
+    assert await store.get_alert(purge.id) is None
+    assert await store.get_alert(keep_open.id) is not None and await store.get_alert(keep_new.id) is not None
+
+
+async def test_one_enroll_token_cannot_be_used_twice_concurrently(store: SqlStore) -> None:
+    from server.store.interface import EnrollToken
+    now = time.time()
+    await store.create_enroll_token(EnrollToken(id="t1", token_hash="h1", created_at=now, expires_at=now + 60,
+                                                created_by="test"))
+    wins = await asyncio.gather(*(store.consume_enroll_token("h1", f"agent{i}", now) for i in range(5)))
+    assert sum(wins) == 1
+
+
+async def test_transaction_rolls_back_everything_on_error(store: SqlStore) -> None:
+    now = time.time()
+    try:
+        async with store.transaction() as tx:
+            await tx.insert_alert(alert(now))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert (await store.list_alerts(__import__("server.store.interface", fromlist=["AlertFilter"])
+                                    .AlertFilter())).items == []
+
+
+def test_postgres_url_selects_asyncpg_backend() -> None:
+    assert make_store(default_config(database="postgresql://x@127.0.0.1/db")).dialect == "postgresql"
+    assert make_store(default_config()).dialect == "sqlite"
