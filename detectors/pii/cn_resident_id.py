@@ -10,6 +10,10 @@ from detectors.findings import Severity
 from detectors.validators import cn_resident_id
 
 
+#: the example number printed in GB 11643 itself, reused in every manual
+_STANDARD_EXAMPLES = frozenset(["11010519491231002X"])
+
+
 class CnResidentIdDetector(PatternDetector):
     id = "pii.cn_resident_id"
     severity = Severity.HIGH
@@ -26,7 +30,7 @@ class CnResidentIdDetector(PatternDetector):
     exclusions = ("示例", "样例", "例如", "for example", "e.g.")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
-        return cn_resident_id(value)
+        return value.upper() not in _STANDARD_EXAMPLES and cn_resident_id(value)
 
     def attributes(self, value: str, match: re.Match[str], segment: Segment) -> dict[str, object]:
         return {"region": value[:2]}

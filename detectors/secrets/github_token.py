@@ -13,6 +13,10 @@ _KINDS = {"ghp": "personal", "gho": "oauth", "ghu": "user-to-server", "ghs": "se
           "ghr": "refresh", "github_pat": "fine-grained"}
 
 
+#: the token shown in GitHub's own documentation
+_DOC_TOKENS = frozenset(["ghp_16C7e42F292c6912E7710c838347Ae178B4a"])
+
+
 class GithubTokenDetector(PatternDetector):
     id = "secret.github_token"
     severity = Severity.HIGH
@@ -27,7 +31,7 @@ class GithubTokenDetector(PatternDetector):
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         body = value.split("_", 1)[1] if value.startswith("gh") and value[3] == "_" else value[11:]
         # "ghp_xxxx...", "ghp_0000...", "ghp_EXAMPLE...": placeholders, not tokens
-        return "example" not in body.lower() and len(set(body)) >= 12
+        return "example" not in body.lower() and len(set(body)) >= 12 and value not in _DOC_TOKENS
 
     def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
         # GitHub's own CRC32 checksum proves a real token; generated ones may lack it

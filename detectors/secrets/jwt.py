@@ -10,6 +10,11 @@ from detectors.findings import Severity
 from detectors.validators import ends_inside_token, jwt_parts
 
 
+#: the token on jwt.io and in countless tutorials
+_DOC_SIGNATURES = frozenset(["SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"])
+_DOC_PAYLOAD = {"sub": "1234567890", "name": "John Doe", "iat": 1516239022}
+
+
 class JwtDetector(PatternDetector):
     id = "secret.jwt"
     severity = Severity.HIGH
@@ -25,7 +30,10 @@ class JwtDetector(PatternDetector):
     exclusions = ("示例", "dummy", "placeholder")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
-        return not ends_inside_token(segment.text, match.end("value"), "-_") and jwt_parts(value) is not None
+        if ends_inside_token(segment.text, match.end("value"), "-_"):
+            return False
+        parts = jwt_parts(value)
+        return parts is not None and parts[1] != _DOC_PAYLOAD and value.rsplit(".", 1)[1] not in _DOC_SIGNATURES
 
     def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
         parts = jwt_parts(value)

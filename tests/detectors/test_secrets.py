@@ -146,6 +146,7 @@ def test_github_checksum_raises_confidence(engine: Engine) -> None:
     [
         ("ghp_" + "x" * 36, "placeholder"),
         ("ghp_EXAMPLE" + rand(ALNUM, 29), "example"),
+        ("ghp_16C7e42F292c6912E7710c838347Ae178B4a", "GitHub documentation token"),
         (GHP + "a", "too long"),
         ("ghp_" + rand(ALNUM, 35), "too short"),
         ("xghp_" + rand(ALNUM, 36), "inside a token"),
@@ -207,6 +208,8 @@ def test_jwt_unsigned_found_with_lower_confidence(engine: Engine) -> None:
         (b64url({"alg": "HS256"}) + "." + b64url(b"not json at all!") + "." + b64url(bytes(32)), "payload not JSON"),
         (make_jwt({"alg": "HS256"}, {"sub": "1"}, sig=""), "signed alg without signature"),
         ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0", "two parts"),
+        ("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ"
+         ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c", "the jwt.io example"),
     ],
 )
 def test_jwt_near_misses(engine: Engine, text: str, why: str) -> None:
