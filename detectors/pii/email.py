@@ -47,10 +47,10 @@ class EmailDetector(PatternDetector):
         if re.match(r"[0-9]+(?:\.[0-9]+)?x\.", domain):  # "@2x.", "@1.5x.": retina assets
             return False
         # "scheme://user:password@host.tld" is a credential URL, not an address
-        text = segment.text
         start = match.start("value")
-        token_start = max(text.rfind(c, 0, start) for c in " \t\n\"'<>(") + 1
-        return "://" not in text[token_start:start]
+        before = segment.text[max(0, start - 256):start]  # bounded: rfind over a whole file is quadratic
+        token_start = max(before.rfind(c) for c in " \t\n\"'<>(") + 1
+        return "://" not in before[token_start:]
 
     def confidence(self, value: str, match: re.Match[str], segment: Segment) -> float:
         if _EXAMPLE_DOMAINS.search(value.rpartition("@")[2].lower()):

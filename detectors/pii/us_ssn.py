@@ -32,13 +32,14 @@ class UsSsnDetector(PatternDetector):
         if not us_ssn(value):
             return False
         text, start = segment.text, match.start("value")
+        lo = max(0, start - 48)
+        nl = text.rfind("\n", lo, start)
+        line_start = nl + 1 if nl >= 0 else lo
         if match.group("sep") is None:
-            line_start = text.rfind("\n", 0, start) + 1
-            return bool(_SSN_WORDS.search(text, max(line_start, start - 48), start))
+            return bool(_SSN_WORDS.search(text, line_start, start))
         if match.group("sep") == " ":
             # space-separated: only with the word nearby, and never inside a longer grouped run
-            if re.fullmatch(r"[0-9] ", text[max(0, start - 2):start]) or re.match(r" [0-9]", text[match.end():]):
+            if re.fullmatch(r"[0-9] ", text[max(0, start - 2):start]) or re.match(r" [0-9]", text[match.end():match.end() + 2]):
                 return False
-            line_start = text.rfind("\n", 0, start) + 1
-            return bool(_SSN_WORDS.search(text, max(line_start, start - 48), start))
+            return bool(_SSN_WORDS.search(text, line_start, start))
         return True

@@ -202,8 +202,7 @@ class PasswordDetector(PatternDetector):
                 ve = vs + len(value)
                 if vs in seen or not value:
                     continue
-                line_end = text.find("\n", ve)
-                after = text[ve: len(text) if line_end < 0 else line_end]
+                after = text[ve:ve + 200].split("\n", 1)[0]
                 if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after):
                     continue
                 seen.add(vs)
