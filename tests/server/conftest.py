@@ -58,14 +58,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture()
-def config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> ServerConfig:
-    database = None
+def config(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[ServerConfig]:
+    database = pg = None
     if backend == "postgresql":
-        pg: PgServer = request.getfixturevalue("pg_server")
+        pg = request.getfixturevalue("pg_server")
         template = request.getfixturevalue("pg_template")
         database = pg.create_database(template=template)
-    return default_config(data_dir=tmp_path / "data", database=database, enroll_secret=ENROLL_SECRET,
-                          body_timeout=2.0)
+    yield default_config(data_dir=tmp_path / "data", database=database, enroll_secret=ENROLL_SECRET,
+                         body_timeout=2.0)
+    if pg is not None and database is not None:
+        pg.drop_database(database.rsplit("/", 1)[1])  # keeps the throwaway cluster small
 
 
 @pytest.fixture()

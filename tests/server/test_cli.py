@@ -1,0 +1,113 @@
+"""The commands an operator runs: ``leakwarden user|agents|server``, TLS, JSON logs, graceful stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from tests.server.helpers import batch, event, finding
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str, config: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "leakwarden.cli", *args, "--config", str(config)], input=stdin,
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def tls_config(tmp_path: Path) -> Path:
+    cert, key = tmp_path / "c.pem", tmp_path / "k.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    cfg = tmp_path / "server.yaml"
+    cfg.write_text(f"listen: {{host: 127.0.0.1, port: {free_port()}}}\n"
+                   f"tls: {{cert: {cert}, key: {key}}}\n"
+                   f"storage: {{data_dir: {tmp_path / 'data'}}}\n"
+                   "enrollment: {secret: null}\n", encoding="utf-8")
+    return cfg
+
+
+def test_config_errors_name_file_and_key(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("listen: {port: eighty}\n", encoding="utf-8")
+    out = run("server", config=bad)
+    assert out.returncode == 2 and f"{bad}: listen.port: must be a number" in out.stderr
+    bad.write_text("ingest: {max_bodybytes: 5}\n", encoding="utf-8")
+    out = run("user", "list", config=bad)
+    assert out.returncode == 2 and "ingest.max_bodybytes: unknown key" in out.stderr
+    bad.write_text("storage: {database: mysql://x}\n", encoding="utf-8")
+    assert "storage.database" in run("server", config=bad).stderr
+
+
+async def test_operator_flow_over_tls_with_graceful_stop(tls_config: Path) -> None:
+    out = run("user", "add", "alice", "--role", "admin", "--password-stdin", config=tls_config,
+              stdin="a long password\n")
+    assert out.returncode == 0, out.stderr
+    assert run("user", "add", "alice", "--role", "admin", "--password-stdin", config=tls_config,
+               stdin="a long password\n").returncode == 1  # exists
+    token = run("agents", "enroll-token", config=tls_config).stdout.strip()
+    assert token.startswith("lwe_")
+    port = int(tls_config.read_text().split("port: ")[1].split("}")[0])
+    proc = subprocess.Popen([sys.executable, "-m", "leakwarden.cli", "server", "--config", str(tls_config)],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    url = f"https://127.0.0.1:{port}"
+    ctx = ssl.create_default_context(cafile=str(tls_config.parent / "c.pem"))
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=ctx)) as s:
+            for _ in range(100):
+                try:
+                    async with s.get(url + "/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            async with s.post(url + "/api/v1/agents/enroll", json={"enroll_token": token, "hostname": "pc"}) as r:
+                assert r.status == 201
+                enrolled = await r.json()
+            # no enrollment secret is configured: the secret path is closed
+            async with s.post(url + "/api/v1/agents/enroll", json={"enroll_secret": "x" * 20, "hostname": "pc"}) as r:
+                assert r.status == 401
+            h = {"Authorization": f"Bearer {enrolled['token']}"}
+            async with s.post(url + "/api/v1/events", headers=h,
+                              json=batch(enrolled["agent_id"], [event(0, findings=[finding()])])) as r:
+                assert r.status == 200
+            async with s.post(url + "/api/v1/auth/login", json={"username": "alice",
+                                                                "password": "a long password"}) as r:
+                session = {"Authorization": f"Bearer {(await r.json())['token']}"}
+            async with s.get(url + "/metrics") as r:
+                assert r.status == 401
+            async with s.get(url + "/metrics", headers=session) as r:
+                text = await r.text()
+            assert 'leakwarden_ingest_events_total{result="accepted"} 1' in text
+            assert "leakwarden_alerts{level=" in text and 'leakwarden_agents{state="online"} 1' in text
+            # plain HTTP to the TLS port is not served
+        with pytest.raises(aiohttp.ClientError):
+            async with aiohttp.ClientSession() as s, s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                await r.read()
+        assert run("agents", "list", config=tls_config).stdout.count("\tpc\t") == 1
+        assert run("agents", "revoke", enrolled["agent_id"], config=tls_config).returncode == 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert lines and {"collector starting", "collector stopped"} <= {line["msg"] for line in lines}
+    assert all({"time", "level", "logger", "msg"} <= set(line) for line in lines)
+    assert "6501**********0877" not in err and enrolled["token"] not in err
