@@ -68,5 +68,5 @@ def test_translated_text_with_values_is_escaped_in_templates() -> None:
 def test_every_dashboard_file_is_package_data() -> None:
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["*"]
     for path in PACKAGE.rglob("*"):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".py", ".cfg"):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".py":
             assert any(fnmatch.fnmatch(path.name, g) for g in globs), f"{path} would not be installed"
