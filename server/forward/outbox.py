@@ -171,22 +171,28 @@ class Forwarder:
 
     async def deliver_once(self, resources: Resources) -> int:
         """Claim one batch, deliver it, record the outcomes; returns how many rows were claimed."""
+        outcomes = await self._send_batch(resources)
+        await self._record(outcomes)
+        return len(outcomes)
+
+    async def _send_batch(self, resources: Resources) -> list["_Outcome"]:
         o = self.config.outbox
         if self._inflight is None:
             self._inflight = asyncio.Semaphore(o.concurrency)
         items = await self.store.outbox_claim(self.clock(), o.batch, o.lease, self.worker_id)
-        if not items:
-            return 0
-        outcomes = await asyncio.gather(*(self._deliver(it, resources) for it in items))
-        # One transaction for the whole batch: one commit instead of one per row. A crash before it
-        # re-sends the batch after the lease (at least once; receivers dedupe by idempotency key).
+        return list(await asyncio.gather(*(self._deliver(it, resources) for it in items)))
+
+    async def _record(self, outcomes: list["_Outcome"]) -> None:
+        """One transaction for a whole batch: one commit instead of one per row. A crash before it
+        re-sends the batch after the lease (at least once; receivers dedupe by idempotency key)."""
+        if not outcomes:
+            return
         async with self.store.transaction() as tx:
             for out in outcomes:
                 if out.delivered:
                     await tx.outbox_delivered(out.item_id, out.at)
                 else:
                     await tx.outbox_failed(out.item_id, out.error or "", out.next_attempt_at, out.at)
-        return len(items)
 
     async def _deliver(self, item: OutboxItem, resources: Resources) -> "_Outcome":
         assert item.id is not None and self._inflight is not None
@@ -240,24 +246,37 @@ class Forwarder:
         return _Outcome(item.id, now, error=f"attempt {item.attempts}: {e}", next_attempt_at=nxt)
 
     async def run(self, resources: Resources) -> None:
-        """The worker loop: deliver while there is work, otherwise sleep until woken or polled."""
+        """The worker loop: deliver while there is work, otherwise sleep until woken or polled.
+
+        Recording a batch's outcomes overlaps with claiming and sending the next batch (the
+        rows being recorded are still leased, so no one claims them twice meanwhile)."""
         poll = self.config.outbox.poll_interval
-        while True:
-            try:
-                claimed = await self.deliver_once(resources)
-                await self.flush_repeats()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the store may be briefly unavailable; keep the worker alive
-                log.exception("forward: outbox worker iteration failed")
-                claimed = 0
-                await asyncio.sleep(poll)
-            if claimed == 0:
-                self._wake.clear()
+        recording: asyncio.Task[None] | None = None
+        try:
+            while True:
                 try:
-                    await asyncio.wait_for(self._wake.wait(), poll)
-                except asyncio.TimeoutError:
-                    pass
+                    outcomes = await self._send_batch(resources)
+                    if recording is not None:
+                        await asyncio.shield(recording)
+                        recording = None
+                    if outcomes:
+                        recording = asyncio.create_task(self._record(outcomes))
+                    await self.flush_repeats()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # the store may be briefly unavailable; keep the worker alive
+                    log.exception("forward: outbox worker iteration failed")
+                    recording, outcomes = None, []
+                    await asyncio.sleep(poll)
+                if not outcomes:
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), poll)
+                    except asyncio.TimeoutError:
+                        pass
+        finally:
+            if recording is not None:  # shutting down: still record what was sent
+                await asyncio.shield(recording)
 
     async def close(self) -> None:
         for s in self._senders.values():
