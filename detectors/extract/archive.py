@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import tarfile
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 from leakwarden.errors import EncryptedContent, LimitExceeded
@@ -69,8 +71,67 @@ def _zip_name(info: zipfile.ZipInfo) -> str:
     return info.filename
 
 
+#: damaged ZIPs up to this size are salvaged from their local headers
+SALVAGE_MAX = 64 << 20
+_LOCAL = struct.Struct("<IHHHHHIIIHH")
+
+
+def open_zip(blob: Blob, walk: Walk) -> tuple[zipfile.ZipFile, Notice | None]:
+    """The ZIP of ``blob``; if its central directory is gone (truncated,
+    damaged), the members whose local headers survive, rebuilt in memory,
+    and a Notice saying so. Raises when nothing can be salvaged."""
+    f = blob.file()
+    try:
+        return zipfile.ZipFile(f), None
+    except zipfile.BadZipFile as e:
+        f.seek(0, 2)
+        size = f.tell()
+        if size > SALVAGE_MAX:
+            raise
+        f.seek(0)
+        zf, count = _salvage(f.read(), walk)
+        if not count:
+            raise
+        return zf, Notice("error", blob.display, f"damaged ZIP ({e}); {count} members salvaged from local headers",
+                          {"salvaged": count})
+
+
+def _salvage(data: bytes, walk: Walk) -> tuple[zipfile.ZipFile, int]:
+    out = tempfile.SpooledTemporaryFile(max_size=16 << 20)
+    count = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as rebuilt:
+        pos = data.find(b"PK\x03\x04")
+        while pos >= 0 and pos + _LOCAL.size <= len(data):
+            _, _, flags, method, _, _, _, csize, _, nlen, xlen = _LOCAL.unpack_from(data, pos)
+            start = pos + _LOCAL.size + nlen + xlen
+            name = data[pos + _LOCAL.size:pos + _LOCAL.size + nlen].decode("utf-8", "replace")
+            content: bytes | None = None
+            end = start
+            if flags & 0x1 or not name or name.endswith("/"):
+                pass  # encrypted or a directory: nothing to read
+            elif method == 0 and not flags & 0x8:
+                content, end = data[start:start + csize], start + csize
+            elif method == 8:
+                d = zlib.decompressobj(-15)
+                try:
+                    content = d.decompress(data[start:], walk.limits.max_member_bytes + 1)
+                except zlib.error:
+                    content = None
+                end = len(data) - len(d.unused_data) if d.eof else len(data)
+            if content is not None and len(content) <= walk.limits.max_member_bytes:
+                walk.budget.charge(len(content))
+                rebuilt.writestr(name, content)  # a partial last member is kept: its text still counts
+                count += 1
+            pos = data.find(b"PK\x03\x04", max(end, pos + 4))
+    out.seek(0)
+    return zipfile.ZipFile(out), count
+
+
 def extract_zip(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
-    with zipfile.ZipFile(blob.file()) as zf:
+    zf, damaged = open_zip(blob, walk)
+    with zf:
+        if damaged:
+            yield damaged
         yield from extract_zip_members(zf, blob, walk)
 
 

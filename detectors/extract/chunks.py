@@ -9,7 +9,7 @@ that crosses a border lies wholly inside the next chunk: it is found once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from detectors.extract.limits import ExtractLimits
 from detectors.extract.segment import Segment
@@ -101,6 +101,25 @@ class Chunker:
         last_before = [a for a in self._anchors if a[0] < start + self._size - self._overlap]
         self._anchors = last_before[-1:] + keep
         return tuple(out)
+
+
+def drain(ch: Chunker, pending: list[tuple[str, str | None]], blocks: Iterator[None],
+          extra: Callable[[], Iterator[Segment]] | None = None) -> Iterator[Segment]:
+    """After each parsed block hand ``pending`` to the chunker. When parsing
+    fails (damaged XML, a limit) what was read before still goes out, then
+    the error is raised for the caller to report."""
+    try:
+        for _ in blocks:
+            yield from ch.extend(pending)
+            if extra:
+                yield from extra()
+    except Exception:
+        yield from ch.extend(pending)
+        if extra:
+            yield from extra()
+        yield from ch.finish()
+        raise
+    yield from ch.finish()
 
 
 def segments_of(text: str, limits: ExtractLimits, **fields: object) -> Iterator[Segment]:

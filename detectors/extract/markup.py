@@ -79,12 +79,16 @@ def _decoded_stream(blob: Blob, *, declared: bool = False) -> Iterator[str]:
 def extract_html(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     parser = _HTMLText()
     ch = Chunker(walk.limits, path=blob.display, media_type=HTML)
-    for piece in _decoded_stream(blob):
-        walk.budget.check_time()
-        parser.feed(piece)
-        text, parser.out = "".join(parser.out), []
-        yield from ch.add(text)
-    parser.close()
+    try:
+        for piece in _decoded_stream(blob):
+            walk.budget.check_time()
+            parser.feed(piece)
+            text, parser.out = "".join(parser.out), []
+            yield from ch.add(text)
+        parser.close()
+    except Exception:
+        yield from ch.finish()
+        raise
     yield from ch.add("".join(parser.out))
     yield from ch.finish()
 
@@ -119,12 +123,17 @@ def extract_xml(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     parser.EndElementHandler = lambda _: out.append("\n")
     parser.CharacterDataHandler = out.append
     ch = Chunker(walk.limits, path=blob.display, media_type=XML)
-    for piece in _decoded_stream(blob, declared=True):
-        walk.budget.check_time()
-        parser.Parse(piece.encode("utf-8", "surrogatepass"), False)
-        yield from ch.add(_squeeze("".join(out)))
-        out.clear()
-    parser.Parse(b"", True)
+    try:
+        for piece in _decoded_stream(blob, declared=True):
+            walk.budget.check_time()
+            parser.Parse(piece.encode("utf-8", "surrogatepass"), False)
+            yield from ch.add(_squeeze("".join(out)))
+            out.clear()
+        parser.Parse(b"", True)
+    except Exception:
+        yield from ch.add(_squeeze("".join(out)))  # text before the damage still counts
+        yield from ch.finish()
+        raise
     yield from ch.add(_squeeze("".join(out)))
     yield from ch.finish()
 

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Iterator
 from xml.etree.ElementTree import Element
 
+from detectors.extract.archive import open_zip
 from detectors.extract.blob import Blob
 from detectors.extract.chunks import Chunker
 from detectors.extract.ooxml import col_letters
@@ -57,7 +58,10 @@ def paragraph_text(el: Element) -> str:
 
 def extract_odf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     media = sniff(blob)
-    with zipfile.ZipFile(blob.file()) as zf:
+    zf, damaged = open_zip(blob, walk)
+    with zf:
+        if damaged:
+            yield damaged
         for name in ("content.xml", "styles.xml"):
             if name in zf.NameToInfo:
                 yield from guarded(_part(zf, name, walk, blob.display, media), blob.display, name)

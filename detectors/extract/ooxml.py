@@ -14,8 +14,9 @@ import re
 import zipfile
 from collections.abc import Iterator
 
+from detectors.extract.archive import extract_zip_members, open_zip
 from detectors.extract.blob import Blob
-from detectors.extract.chunks import Chunker
+from detectors.extract.chunks import Chunker, drain
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import DOCX, PPTX, XLSX
@@ -28,8 +29,6 @@ _EMBEDDED = re.compile(r"^(word|xl|ppt)/embeddings/[^/]+$")
 
 
 def _embedded(zf: zipfile.ZipFile, blob: Blob, walk: Walk) -> Iterator[Item]:
-    from detectors.extract.archive import extract_zip_members
-
     names = [n for n in zf.namelist() if _EMBEDDED.match(n)]
     if names:
         yield from extract_zip_members(zf, blob, walk, names)
@@ -92,20 +91,21 @@ def _word_part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: s
         if state["text"] and not state["skip"]:
             emit(s)
 
+    def boxes_out() -> Iterator[Segment]:
+        for text in done_boxes:
+            if text:
+                yield Segment(text=text, path=display, part="textbox", media_type=DOCX)
+        done_boxes.clear()
+
     with open_part(zf, name, walk) as f:
-        for _ in sax(f, walk, start=start, end=end, data=data):
-            yield from body.extend(pending)
-            for text in done_boxes:
-                if text:
-                    yield Segment(text=text, path=display, part="textbox", media_type=DOCX)
-            done_boxes.clear()
-            if walk.budget.exhausted:
-                return
-    yield from body.finish()
+        yield from drain(body, pending, sax(f, walk, start=start, end=end, data=data), boxes_out)
 
 
 def extract_docx(blob: Blob, walk: Walk) -> Iterator[Item]:
-    with zipfile.ZipFile(blob.file()) as zf:
+    zf, damaged = open_zip(blob, walk)
+    with zf:
+        if damaged:
+            yield damaged
         names = zf.namelist()
         order: list[tuple[str, str]] = [("word/document.xml", "body")]
         for pattern, part in _DOCX_PARTS:
@@ -201,11 +201,7 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
             value.append(s)
 
     with open_part(zf, name, walk) as f:
-        for _ in sax(f, walk, start=start, end=end, data=data):
-            yield from ch.extend(pending)
-            if walk.budget.exhausted:
-                return
-    yield from ch.finish()
+        yield from drain(ch, pending, sax(f, walk, start=start, end=end, data=data))
 
 
 def _cell_text(kind: str | None, value: str, shared: list[str]) -> str:
@@ -220,15 +216,19 @@ def _cell_text(kind: str | None, value: str, shared: list[str]) -> str:
 
 
 def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
-    with zipfile.ZipFile(blob.file()) as zf:
+    zf, damaged = open_zip(blob, walk)
+    with zf:
+        if damaged:
+            yield damaged
         shared = _shared_strings(zf, walk)
         targets = rels(zf, "xl/workbook.xml", walk)
         sheets: list[tuple[str, str]] = []
-        with open_part(zf, "xl/workbook.xml", walk) as f:
-            for _, el in events(f, ("end",)):
-                if local(el.tag) == "sheet":
-                    rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
-                    sheets.append((el.get("name", ""), targets.get(rid or "", "")))
+        if "xl/workbook.xml" in zf.NameToInfo:  # gone from a truncated file: sheets are still read below
+            with open_part(zf, "xl/workbook.xml", walk) as f:
+                for _, el in events(f, ("end",)):
+                    if local(el.tag) == "sheet":
+                        rid = next((v for k, v in el.attrib.items() if local(k) == "id"), None)
+                        sheets.append((el.get("name", ""), targets.get(rid or "", "")))
         listed = {target for _, target in sheets}
         if sheets:
             yield Segment(text="\n".join(s for s, _ in sheets), path=blob.display, part="sheet-name",
@@ -280,15 +280,16 @@ def _all_text(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, part: st
             pending.append((s, None))
 
     with open_part(zf, name, walk) as f:
-        for _ in sax(f, walk, start=start, end=end, data=data):
-            yield from ch.extend(pending)
-    yield from ch.finish()
+        yield from drain(ch, pending, sax(f, walk, start=start, end=end, data=data))
 
 
 # ---------------------------------------------------------------- PPTX
 
 def extract_pptx(blob: Blob, walk: Walk) -> Iterator[Item]:
-    with zipfile.ZipFile(blob.file()) as zf:
+    zf, damaged = open_zip(blob, walk)
+    with zf:
+        if damaged:
+            yield damaged
         pres = rels(zf, "ppt/presentation.xml", walk)
         order: list[str] = []
         if "ppt/presentation.xml" in zf.NameToInfo:

@@ -131,15 +131,19 @@ def stream_text(blob: Blob, walk: Walk, encoding: str, bom: int, *, media_type: 
     chunker = Chunker(walk.limits, path=blob.display, part=part, media_type=media_type)
     budget = walk.budget
     sparse = isinstance(src, _Capped)
-    while True:
-        budget.check_time()
-        raw = src.read(COPY_BLOCK)
-        if not raw:
-            break
-        if raw.count(0) == len(raw):
-            if sparse:
-                src.skip_to(seek_data(src, src.tell()))
-            continue
-        yield from chunker.add(decoder.decode(raw))
-    yield from chunker.add(decoder.decode(b"", final=True))
+    try:
+        while True:
+            budget.check_time()
+            raw = src.read(COPY_BLOCK)
+            if not raw:
+                break
+            if raw.count(0) == len(raw):
+                if sparse:
+                    src.skip_to(seek_data(src, src.tell()))
+                continue
+            yield from chunker.add(decoder.decode(raw))
+        yield from chunker.add(decoder.decode(b"", final=True))
+    except Exception:
+        yield from chunker.finish()  # a limit or a broken stream: what was read still counts
+        raise
     yield from chunker.finish()

@@ -7,7 +7,7 @@ import tarfile
 import zipfile
 from email.message import EmailMessage
 
-ID = "110101199003077777"
+ID = "110101199003077774"
 PHONE = "13812345678"
 CARD = "6222021234567890128"
 

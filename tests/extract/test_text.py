@@ -16,7 +16,7 @@ from leakwarden.errors import ExtractionError
 
 from .conftest import collect
 
-ZH = "身份证号 110101199003077777，电话13812345678。机密★5年\n第二行 password=Tr0ub4dor\n"
+ZH = "身份证号 110101199003077774，电话13812345678。机密★5年\n第二行 password=Tr0ub4dor\n"
 TW = "國家機密，請勿外傳。身分證字號 A123456789，電話 0912-345-678。\n"
 LATIN = "Café résumé naïve — password=Tr0ub4dor\n"
 
@@ -84,7 +84,7 @@ def _engine_hits(segments, needle: str) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("shift", [-20, -11, -10, -1, 0, 1, 9, 10, 30])
 def test_marker_across_a_chunk_border_is_found_exactly_once(shift: int) -> None:
     limits = ExtractLimits(chunk_chars=1000, overlap_chars=64)
-    marker = "110101199003077777"
+    marker = "110101199003077774"
     border = 1000  # end of the first chunk
     pos = border - len(marker) // 2 + shift
     filler = "中文abc\n" * 400
