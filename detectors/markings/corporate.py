@@ -79,7 +79,7 @@ class CorporateMarkingDetector(MarkingDetector):
     severity = Severity.MEDIUM
     prefilter = edge_prefilter(
         ("confidential", "internal", "proprietary", "restricted", "trade secret", *_CN_LABELS),
-        trail="-|\\||/|\\(|–|—",
+        trail="[-|/(]",
     )
     prefilter_caseless = True
     pattern: ClassVar[re.Pattern[str]] = re.compile(

@@ -36,17 +36,23 @@ _DECOR = re.compile(f"[\\s\\-_=|*~.:,;/{_DECOR_CHARS}]+")
 #: an opening quote or bracket right before a word means it is quoted, not used
 _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
 
-# --- prefilter building blocks (Hyperscan-compatible: ASCII classes, no lookaround)
-#: white space, zero-width characters and closing brackets after a word: 内部资料（注意保存）
-PF_CLOSE = "(?:[ \\t)\\]]|\u3000|\u200b|\ufeff|）|】)"
-PF_STAR = "(?:★|☆|✩|✭|⭐|＊)"
-PF_EOL = "(?:[\\r\\n\\f\\x0b]|\u2028|\u2029|$)"
+# --- prefilter building blocks (Hyperscan-compatible: ASCII classes, no lookaround).
+# Shapes matter to Hyperscan: a token alternation followed by a class repeat and
+# then an alternation of multi-byte literals ("(?:…)[ \t]*(?:★|☆)") scans ten
+# times slower, and with 26 Chinese literals it even crashed hs_scan (segfault,
+# python-hyperscan 0.9.1). So every clause below is "tokens + ASCII class
+# repeat + ASCII class" or "tokens + literal alternation", never both.
+#: the end of a line (\v included: some editors write it for a manual line break)
+PF_EOL = "(?:[\\r\\n\\f\\x0b]|$)"
 #: the start of the text or of a line
 PF_BOL = "(?:^|[\\r\\n\\f\\x0b]|\u2028|\u2029)"
-
-
+PF_STAR = "★|☆|✩|✭|⭐|＊"
 #: what may follow a Chinese marking word on its line (份号 may also come last)
 PF_CN_TRAIL = "保密期限|份号|份號|编号|編號|特急|加急|特提|平急|紧急程度|緊急程度|严禁|禁止|请勿"
+#: non-ASCII characters that may come right after a marking word: ★, a companion, a
+#: closing bracket (内部资料（注意保存）), an ideographic or zero-width space, a dash,
+#: a Unicode line break
+PF_FOLLOW = f"{PF_STAR}|{PF_CN_TRAIL}|）|】|\u3000|\u200b|\ufeff|–|—|\u2028|\u2029"
 #: what may precede an English marking word: a little ASCII ("Classification:",
 #: a copy number, an organisation's name)
 PF_EN_LEAD = "[\\t\\x20-\\x7e]{0,24}"
@@ -55,18 +61,26 @@ PF_EN_LEAD = "[\\t\\x20-\\x7e]{0,24}"
 def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
     """A prefilter that fires on ``tokens`` only where a marking line can be.
 
-    A token fires when it ends its line (give or take white space), when a
-    ★, a companion (保密期限, 份号 ...) or ``trail`` follows it, when a 密级
-    label (密级：) precedes it, and, for English tokens, near the start of a line.
+    A token fires when it ends its line (give or take spaces and closing
+    brackets), when a ★, a companion (保密期限, 份号 ...) or another non-ASCII
+    character of :data:`PF_FOLLOW` follows it, when spaces and then any
+    non-ASCII character follow it (机密 ★5年), when ``trail`` (an ASCII class
+    such as ``[-|/(]``) follows it after optional spaces, when a 密级 label
+    (密级：) precedes it, and, for English tokens, near the start of a line.
     Words inside prose (公司内部控制, "kept confidential") never reach the
     Python-level verification, which keeps everyday words such as 内部 or
     "internal" cheap in long documents. (A Chinese marking that neither ends
     its line nor carries a ★ is not a marking, so Chinese tokens need no
     line-start clause.)
     """
-    alt = "|".join(tokens)
-    follow = "|".join(x for x in (PF_STAR, PF_EOL, PF_CN_TRAIL, trail) if x)
-    clauses = [f"(?:{alt}){PF_CLOSE}*(?:{follow})"]
+    alt = f"(?:{'|'.join(tokens)})"
+    clauses = [
+        f"{alt}[ \\t)\\]]*{PF_EOL}",
+        f"{alt}(?:{PF_FOLLOW})",
+        f"{alt}[ \\t]+[\\x80-\\xff]",
+    ]
+    if trail:
+        clauses.append(f"{alt}[ \\t]*{trail}")
     cn = "|".join(t for t in tokens if not t.isascii())
     if cn:
         clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")

@@ -7,6 +7,10 @@ for one backend shows up as a missed marking here.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -416,3 +420,27 @@ def test_backends_agree_on_arbitrary_mixtures(pieces: list[str], at_start: bool,
     assert found[0] == found[1]
     for _, start, end, value in found[0]:
         assert seg.text[start:end] == value
+
+
+_CRASH_CHECK = """
+import random
+from detectors.engine import Engine
+from detectors.extract.segment import Segment
+from detectors.registry import BUILTIN
+rnd = random.Random(5)
+texts = ["hello world\\n" * 200, "本周五下午三点在三楼会议室召开部门例会，请准时参加。\\n" * 200,
+         "".join(chr(rnd.randrange(32, 0x9fff)) for _ in range(20000)),
+         "机密 ★ 5年\\n公司机密\\u3000\\nTOP SECRET//NOFORN\\n(S) x\\n内部资料（注意保存）\\n" * 50]
+for detectors in ([c() for k, c in BUILTIN.items() if k.startswith("marking.")], [c() for c in BUILTIN.values()]):
+    engine = Engine(detectors, backend="hyperscan")
+    for t in texts:
+        engine.scan(Segment(text=t, path="x"))
+print("ok")
+"""
+
+
+def test_hyperscan_scans_the_marking_prefilters_without_crashing() -> None:
+    """Some prefilter shapes make hs_scan segfault (see layout.py): run them in a child process."""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", _CRASH_CHECK], capture_output=True, text=True, timeout=120, cwd=root)
+    assert (done.returncode, done.stdout.strip()) == (0, "ok"), done.stderr[-2000:]
