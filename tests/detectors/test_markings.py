@@ -31,10 +31,13 @@ BODY_ZH = PROSE_ZH * 10
 BODY_EN = PROSE_EN * 10
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
+_ALL = (CnStateSecretDetector(), CnWorkSecretDetector(), UsClassificationDetector(), CorporateMarkingDetector())
+_BOTH = tuple(Engine(_ALL, backend=b) for b in BACKENDS)
+
+
+@pytest.fixture(scope="module", params=_BOTH, ids=BACKENDS)
 def engine(request: pytest.FixtureRequest) -> Engine:
-    detectors = [CnStateSecretDetector(), CnWorkSecretDetector(), UsClassificationDetector(), CorporateMarkingDetector()]
-    return Engine(detectors, backend=request.param)
+    return request.param
 
 
 def scan(engine: Engine, text: str, **kw: object) -> list[tuple[str, str, dict[str, object]]]:
@@ -366,10 +369,6 @@ def test_one_finding_per_marking_from_the_right_family(engine: Engine, line: str
 def test_repeated_page_markings_are_each_found(engine: Engine) -> None:
     page = "机密★5年\n" + PROSE_ZH * 3
     assert ids(engine, "\f".join([page] * 3)) == ["marking.cn_state_secret"] * 3
-
-
-_ALL = (CnStateSecretDetector(), CnWorkSecretDetector(), UsClassificationDetector(), CorporateMarkingDetector())
-_BOTH = (Engine(_ALL, backend="hyperscan"), Engine(_ALL, backend="regex"))
 
 
 def test_backends_agree_on_every_case() -> None:
