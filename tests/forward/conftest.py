@@ -19,7 +19,7 @@ from tests.forward.receivers import HttpReceiver, SmtpReceiver, self_signed_cert
 from tests.pg import pg_server  # noqa: F401  (session fixture: a throwaway PostgreSQL)
 
 # Values that must never appear in clear in any payload (planted by the tests).
-ID_NUMBER = "11010519491231002X"  # valid GB 11643 check digit
+ID_NUMBER = "320102198503151230"  # valid GB 11643 check digit (not the standard's own example)
 AWS_KEY = "AKIAZ7VXQ2LMNP4RST5U"
 
 

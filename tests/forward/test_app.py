@@ -124,7 +124,7 @@ async def test_planted_values_never_leave_in_clear(tmp_path: Path, receiver: Htt
         assert ID_NUMBER not in text and AWS_KEY not in text
     # The alert did arrive, with the values masked rather than dropped.
     hook = json.loads(receiver.at("/hook")[0].body)
-    assert hook["file"]["path"] == "/media/alice/张三-1101**********002X.xlsx"
+    assert hook["file"]["path"] == "/media/alice/张三-3201**********1230.xlsx"
     assert hook["unmapped"]["leakwarden"]["removable_device"]["label"] == "KEY AKIA************ST5U"
     assert hook["finding_info"]["src_url"].startswith("https://leakwarden.example/alerts/")
 
