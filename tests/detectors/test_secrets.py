@@ -360,6 +360,7 @@ def test_password_found(engine: Engine, text: str, value: str) -> None:
         "# example: password = hunter2hunter2",
         "PASS=1234",
         "password: *default_password",
+        f"git clone https://x-access-token:{GHP}@github.com/org/repo.git",
         "{'band': 'bandpass', 'pass': 'bandpass'}",
         "AttributeOID.CHALLENGE_PASSWORD: \"challengePassword\",",
         "password = 0x0000",
