@@ -20,8 +20,9 @@ Signals, each checked on every observation after the warm-up:
 - ``removable_copy``: files or bytes copied to removable media today against
   the daily median.
 
-A verdict for a signal is repeated on the same day only when the observed
-value doubles, so one exfiltration does not raise a storm of alerts.
+After a transfer verdict for a (key, category), the next one that day comes
+only when the day's total has doubled (likewise for removable copies), so one
+exfiltration does not raise a storm of alerts.
 
 Keys are free-form; the agent uses ``host:<name>`` and
 ``process:<host>/<executable>``, and the prefix chooses the words ("this
@@ -171,11 +172,15 @@ class Baselines:
             new_dest_bytes = self._add_destination(key, destination, day, nbytes) if destination else None
             if history < self.warmup_days:
                 return None
-            return (
+            verdict = (
                 self._check_volume(key, category, day, hour, history)
                 or self._check_hour(key, category, day, hour, history)
                 or self._check_destination(key, category, destination, new_dest_bytes, day, hour, history)
             )
+            # one story per key, category and day: a new verdict only when today's total doubled since the last
+            if verdict is None or not self._first_alert(key, "transfer", category, day, self._today(key, category, day)[0]):
+                return None
+            return verdict
 
     def observe_copy(
         self, key: str, files: int, nbytes: int, when: dt.datetime | float, device: str | None = None
@@ -294,7 +299,7 @@ class Baselines:
         n, med_log, scale_log = self._log_baseline(key, category, day)
         med = math.exp(med_log) if n else 0.0
         z = (math.log(total) - med_log) / scale_log if n else math.inf
-        if z < self.threshold or not self._first_alert(key, "volume", category, day, total):
+        if z < self.threshold:
             return None
         in_hour = self._hour_bytes(key, category, day, hour)
         usual = (f"{_subject(key)} usually sends {human_bytes(med)}/day to {category} "
@@ -329,8 +334,6 @@ class Baselines:
         in_hour = self._hour_bytes(key, category, day, hour)
         if in_hour < self.min_bytes or hour in self._active_hours(key, day):
             return None
-        if not self._first_alert(key, "unusual_hour", f"{category}@{hour}", day, in_hour):
-            return None
         n, med_log, _ = self._log_baseline(key, category, day)
         med = math.exp(med_log) if n else 0.0
         active = sorted(self._active_hours(key, day))
@@ -345,8 +348,6 @@ class Baselines:
         self, key: str, category: str, destination: str | None, sent: int | None, day: str, hour: int, history: int
     ) -> AnomalyVerdict | None:
         if destination is None or sent is None or sent < self.new_destination_bytes:
-            return None
-        if not self._first_alert(key, "new_destination", destination, day, sent):
             return None
         n, med_log, scale_log = self._log_baseline(key, category, day)
         med = math.exp(med_log) if n else 0.0

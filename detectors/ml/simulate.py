@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
+import statistics
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -172,22 +173,37 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--hosts", type=int, default=8)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--runs", type=int, default=1, help="repeat with seeds seed..seed+runs-1 and summarise")
     args = ap.parse_args(argv)
-    res = run(args.hosts, args.days, args.seed)
-    print(f"{args.hosts} hosts x {args.days} days, {res.events} events observed twice (host and process keys) "
-          f"in {res.seconds:.1f} s ({2 * res.events / res.seconds:,.0f} observations/s)")
-    print(f"{'incident':<14} {'detected':<9} {'delay':>8} {'gone before':>12}  verdict")
-    for inc in res.incidents:
-        if inc.detected_at is None:
-            print(f"{inc.name:<14} {'NO':<9} {'-':>8} {human_bytes(inc.bytes_before):>12}")
-            continue
-        delay = (inc.detected_at - inc.start).total_seconds() / 60
-        print(f"{inc.name:<14} {'yes':<9} {delay:>6.0f} m {human_bytes(inc.bytes_before):>12}  "
-              f"[{inc.verdict.key} {inc.verdict.signal}] {inc.verdict.explanation}")
-    print(f"false alarms on normal traffic after warm-up: {len(res.false_alarms)} "
-          f"in {res.key_days} host-days ({len(res.false_alarms) / max(1, res.key_days):.3f} per host-day)")
-    for v in res.false_alarms[:10]:
-        print(f"  false alarm [{v.key} {v.signal}] {v.explanation}")
+    summary: dict[str, list[float | None]] = {}
+    alarms = key_days = 0
+    for seed in range(args.seed, args.seed + args.runs):
+        res = run(args.hosts, args.days, seed)
+        print(f"seed {seed}: {args.hosts} hosts x {args.days} days, {res.events} events observed twice (host and "
+              f"process keys) in {res.seconds:.1f} s ({2 * res.events / res.seconds:,.0f} observations/s)")
+        print(f"  {'incident':<14} {'detected':<9} {'delay':>8} {'gone before':>12}  verdict")
+        for inc in res.incidents:
+            if inc.detected_at is None or inc.verdict is None:
+                summary.setdefault(inc.name, []).append(None)
+                print(f"  {inc.name:<14} {'NO':<9} {'-':>8} {human_bytes(inc.bytes_before):>12}")
+                continue
+            delay = (inc.detected_at - inc.start).total_seconds() / 60
+            summary.setdefault(inc.name, []).append(delay)
+            print(f"  {inc.name:<14} {'yes':<9} {delay:>6.0f} m {human_bytes(inc.bytes_before):>12}  "
+                  f"[{inc.verdict.key} {inc.verdict.signal}] {inc.verdict.explanation}")
+        print(f"  false alarms on normal traffic after warm-up: {len(res.false_alarms)} in {res.key_days} host-days")
+        for v in res.false_alarms:
+            print(f"    false alarm [{v.key} {v.signal}] {v.explanation}")
+        alarms += len(res.false_alarms)
+        key_days += res.key_days
+    if args.runs > 1:
+        print(f"\nsummary over {args.runs} runs")
+        for name, delays in summary.items():
+            hit = sorted(d for d in delays if d is not None)
+            med = f"{statistics.median(hit):.0f} min" if hit else "-"
+            print(f"  {name:<14} detected {len(hit)}/{len(delays)}, median delay {med}")
+        print(f"  false alarms: {alarms} verdicts in {key_days} host-days ({alarms / max(1, key_days):.3f} per host-day; "
+              f"host and process keys each count)")
     return 0
 
 
