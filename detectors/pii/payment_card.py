@@ -67,9 +67,8 @@ def issuer(digits: str) -> str | None:
 class PaymentCardDetector(PatternDetector):
     id = "pii.payment_card"
     severity = Severity.HIGH
-    # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous); the window
-    # around the hit holds the rest
-    # (the leading non-digit keeps a long digit run from hitting at every offset)
+    # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous), the window
+    # holds the rest; the leading non-digit keeps a long run from hitting at every offset
     prefilter = r"(?:^|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}"
     pattern = re.compile(
         r"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>"  # not the fraction of a decimal number

@@ -9,8 +9,9 @@ from detectors.extract.segment import Segment
 from detectors.findings import Severity
 from detectors.validators import us_ssn
 
-#: a bare nine-digit run counts only after one of these on the same line
-_SSN_WORDS = re.compile(r"(?i)\b(?:ssn|ssa|social\s+security|soc\.?\s*sec)|社会安全号|社会保障号")
+#: a bare nine-digit run counts only after one of these on the same line (not \b: CJK
+#: characters are word characters, and "社保SSN" must count)
+_SSN_WORDS = re.compile(r"(?i)(?<![a-z])(?:ssn|social\s+security|soc\.?\s*sec)|社会安全号|社会保障号")
 
 
 class UsSsnDetector(PatternDetector):
@@ -18,8 +19,9 @@ class UsSsnDetector(PatternDetector):
     severity = Severity.HIGH
     prefilter = (
         r"[0-8][0-9]{2}[ -][0-9]{2}[ -][0-9]{4}"
-        r"|SSN|ssn|SSA|[Ss]ocial [Ss]ecurity|社会安全号|社会保障号"  # bare 9 digits: only after these
+        r"|ssn|social\s+security|soc\.?\s*sec|社会安全号|社会保障号"  # bare 9 digits: only after these
     )
+    prefilter_caseless = True
     pattern = re.compile(
         r"(?<![0-9A-Za-z-])(?<![0-9]\.)(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"
         r"(?![0-9A-Za-z]|[-.][0-9])"

@@ -258,6 +258,8 @@ def test_email_near_misses(engine: Engine, text: str, why: str) -> None:
         ("SSN 145 41 5008", "145 41 5008"),
         ("ssn=145415008;", "145415008"),
         ("Social security no. 145415008", "145415008"),
+        ("员工社保SSN 145415008", "145415008"),
+        ("Soc. Sec. 145415008", "145415008"),
     ],
 )
 def test_ssn_found(engine: Engine, text: str, value: str) -> None:
