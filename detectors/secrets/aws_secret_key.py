@@ -9,10 +9,8 @@ from detectors.extract.segment import Segment
 from detectors.findings import Severity
 from detectors.validators import char_classes, shannon_entropy
 
-_KEYWORD = (
-    r"aws[_. -]?secret(?:[_. -]?access)?(?:[_. -]?key)?|secret[_. -]?access[_. -]?key"
-    r"|aws[_. -]?secret[_. -]?key"
-)
+#: aws_secret_access_key, AWS_SECRET_KEY, "aws secret", SecretAccessKey, secret_access_key ...
+_KEYWORD = r"aws[_. -]?secret(?:[_. -]?access)?(?:[_. -]?key)?|secret[_. -]?access[_. -]?key"
 
 
 class AwsSecretKeyDetector(PatternDetector):
