@@ -41,10 +41,6 @@ class FindingView:
     path: str | None = None
     line: int | None = None
 
-    @property
-    def family(self) -> str:
-        return self.detector.split(".", 1)[0]
-
 
 @dataclass(frozen=True, slots=True)
 class AlertView:

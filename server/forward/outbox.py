@@ -30,6 +30,7 @@ from server.forward.dedup import Dedup
 from server.forward.destination import Delivery, Resources, Sender
 from server.forward.redaction import Scrubber
 from server.forward.router import Route, Router
+from server.forward.templates import Message
 from server.forward.transport import RetryLater
 from server.store.interface import OutboxItem, Store
 
@@ -125,10 +126,11 @@ class Forwarder:
     def items(self, alert: AlertView, routes: Iterable[Route], reason: str, now: float) -> list[OutboxItem]:
         """The outbox rows for one alert: payloads built (pure) and checked for raw values."""
         out: list[OutboxItem] = []
+        messages: dict[str, Message] = {}  # a route's templates render once for all its destinations
         for dest_name, route in Router.deliveries(list(routes)):
             dest = self.destinations[dest_name]
             key = idempotency_key(dest_name, alert.id, reason)
-            message = route.template.render(alert)
+            message = messages.get(route.name) or messages.setdefault(route.name, route.template.render(alert))
             payload = self.scrubber.scrub(dest.type.build(dest.settings, alert, message, key))
             out.append(OutboxItem(id=None, key=key, destination=dest_name,
                                   alert_id=int(alert.id) if alert.id.isdigit() else None,
@@ -215,7 +217,7 @@ class Forwarder:
                 return _Outcome(item.id, now, error="deferred: destination rate limit", next_attempt_at=now + wait)
             if wait > 0:
                 await asyncio.sleep(wait)
-        delivery = Delivery(key=item.key, alert_id=str(item.alert_id), attempt=item.attempts)
+        delivery = Delivery(key=item.key, alert_id=str(item.alert_id or ""), attempt=item.attempts)
         try:
             async with self._inflight:
                 await self.sender(dest, resources).send(item.payload, delivery)

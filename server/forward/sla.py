@@ -17,7 +17,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from server.forward.alert import AlertView
 from server.forward.config import SlaConfig
 from server.forward.outbox import Clock, Forwarder
 from server.store.interface import Store

@@ -18,6 +18,7 @@ from jinja2 import TemplateSyntaxError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from leakwarden.errors import ConfigError
+from server.forward import escaping
 from server.forward.alert import AlertView
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,8 @@ class MessageTemplate:
         except Exception as e:  # an operator template (SecurityError, TypeError...) must never lose an alert
             log.warning("route template failed (%s); using the default template", e)
             title, body, html = DEFAULT.render_default(ctx)
-        return Message(title=_one_line(title), body=body.strip(), html=html)
+        # A title goes into mail subjects and syslog headers: no line breaks, no controls.
+        return Message(title=escaping.one_line(title), body=body.strip(), html=html)
 
     def render_default(self, ctx: dict[str, Any]) -> tuple[str, str, None]:
         return self._title.render(ctx), self._body.render(ctx), None
@@ -129,11 +131,6 @@ def _compile(env: ImmutableSandboxedEnvironment, source: str, key: str, text: st
         return env.from_string(text)
     except TemplateSyntaxError as e:
         raise ConfigError(source, key, f"template syntax error on line {e.lineno}: {e.message}") from e
-
-
-def _one_line(text: str) -> str:
-    # A title goes into mail subjects and syslog headers: no line breaks, no controls.
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
 DEFAULT = MessageTemplate("<built-in>", "default", None, None, None)

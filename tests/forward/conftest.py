@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 
 from server.forward.config import ForwardConfig, load_forward_config
 from server.forward.destination import Resources
-from server.forward.outbox import Forwarder
 from server.store.interface import Alert
 from server.store.sql import SqlStore
 from tests.forward.receivers import HttpReceiver, SmtpReceiver, self_signed_cert
@@ -144,23 +142,3 @@ def forward_config(destinations: dict[str, Any], routes: list[dict[str, Any]] | 
                             "routes": routes if routes is not None else [{"name": "all", "to": list(destinations)}]}
     data.update(extra)
     return load_forward_config(data, "test-server.yaml")
-
-
-async def store_alert(store: SqlStore, alert: Alert) -> Alert:
-    return await store.insert_alert(alert)
-
-
-async def drain(fw: Forwarder, resources: Resources, clock: Callable[[], float] | None = None,
-                rounds: int = 10) -> int:
-    """Deliver until nothing is due (the clock is not advanced)."""
-    total = 0
-    for _ in range(rounds):
-        n = await fw.deliver_once(resources)
-        total += n
-        if n == 0:
-            break
-    return total
-
-
-def wall() -> float:
-    return time.time()
