@@ -29,7 +29,7 @@ class GithubTokenDetector(PatternDetector):
     exclusions = ("示例", "dummy", "placeholder")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
-        body = value.split("_", 1)[1] if value.startswith("gh") and value[3] == "_" else value[11:]
+        body = value[11:] if value.startswith("github_pat_") else value[4:]
         # "ghp_xxxx...", "ghp_0000...", "ghp_EXAMPLE...": placeholders, not tokens
         return "example" not in body.lower() and len(set(body)) >= 12 and value not in _DOC_TOKENS
 
