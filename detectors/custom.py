@@ -4,9 +4,9 @@ Two kinds:
 
 * ``keywords``: a dictionary of terms (thousands are fine) matched in one
   Aho-Corasick pass, whatever the number of terms;
-* ``regex``: a pattern with an optional named checksum validator. When the
-  pattern is Hyperscan-compatible it joins the engine's one-pass prefilter;
-  otherwise it runs as one extra Python ``re`` pass (documented cost).
+* ``regex``: a pattern with an optional named checksum validator, run as one
+  Python ``re`` pass of its own (never inside the Hyperscan database: an
+  organisation's pattern must not be able to crash the engine).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 import ahocorasick
 
 from detectors import validators
-from detectors.base import Detector, PatternDetector
+from detectors.base import Detector
 from detectors.extract.segment import Segment
 from detectors.findings import Match, Severity
 
@@ -89,7 +89,7 @@ class KeywordDetector(Detector):
                         {"keyword_set": self.id})
 
 
-class CustomRegexDetector(PatternDetector):
+class CustomRegexDetector(Detector):
     """A policy-declared regex, optionally verified by a named validator."""
 
     def __init__(
@@ -108,25 +108,14 @@ class CustomRegexDetector(PatternDetector):
         self.severity = severity  # type: ignore[misc]
         self.hotwords = tuple(hotwords)  # type: ignore[misc]
         self.exclusions = tuple(exclusions)  # type: ignore[misc]
-        self.base_confidence = confidence  # type: ignore[misc]
-        self.pattern = re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)  # type: ignore[misc]
-        self.prefilter = pattern  # type: ignore[misc]
-        self.prefilter_caseless = not case_sensitive  # type: ignore[misc]
+        self._confidence = confidence
+        self._pattern = re.compile(pattern, 0 if case_sensitive else re.IGNORECASE)
+        self._group: str | int = "value" if "value" in self._pattern.groupindex else 0
         self._validator = VALIDATORS[validator] if validator else None
 
-    def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
-        return self._validator is None or self._validator(value)
-
-
-class FullTextRegexDetector(Detector):
-    """Wraps a custom regex that Hyperscan cannot compile: one Python pass over the text."""
-
-    def __init__(self, inner: CustomRegexDetector) -> None:
-        self.inner = inner
-        self.id = inner.id  # type: ignore[misc]
-        self.severity = inner.severity  # type: ignore[misc]
-        self.hotwords = inner.hotwords  # type: ignore[misc]
-        self.exclusions = inner.exclusions  # type: ignore[misc]
-
     def scan(self, segment: Segment) -> Iterator[Match]:
-        return self.inner.verify(segment, 0, len(segment.text))
+        for m in self._pattern.finditer(segment.text):
+            value = m.group(self._group)
+            if not value or (self._validator is not None and not self._validator(value)):
+                continue
+            yield Match(self.id, m.start(self._group), m.end(self._group), value, self._confidence, self.severity)

@@ -18,7 +18,7 @@ import yaml
 
 from detectors.base import Detector
 from detectors.context import ContextRules
-from detectors.custom import VALIDATORS, CustomRegexDetector, FullTextRegexDetector, KeywordDetector
+from detectors.custom import VALIDATORS, CustomRegexDetector, KeywordDetector
 from detectors.extract import ExtractLimits
 from detectors.findings import Severity
 from detectors.registry import BUILTIN
@@ -265,28 +265,9 @@ def _custom_detector(r: _Reader, raw: Any, key: str, base_dir: Path) -> Detector
         validator = d.get("validator")
         if validator is not None and validator not in VALIDATORS:
             raise r.fail(f"{key}.validator", f"unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})")
-        det = CustomRegexDetector(did, pattern, validator=validator, severity=severity, confidence=confidence,
-                                  case_sensitive=case,
-                                  hotwords=hot, exclusions=excl)
-        return det if _prefilter_compatible(pattern) else FullTextRegexDetector(det)
+        # An organisation's regex runs as its own Python pass rather than joining the
+        # Hyperscan database: python-hyperscan 0.9 can crash (SIGSEGV) on some
+        # SOM_LEFTMOST expressions, and a policy file must never be able to kill an agent.
+        return CustomRegexDetector(did, pattern, validator=validator, severity=severity, confidence=confidence,
+                                   case_sensitive=case, hotwords=hot, exclusions=excl)
     raise r.fail(f"{key}.type", f"must be 'keywords' or 'regex', got {kind!r}")
-
-
-def _prefilter_compatible(pattern: str) -> bool:
-    """Can this pattern join the one-pass prefilter (Hyperscan and bytes ``re``)?"""
-    try:
-        re.compile(pattern.encode("utf-8"))
-    except re.error:
-        return False
-    if any(ord(c) > 127 for c in pattern) and re.search(r"\[[^\]]*[^\x00-\x7f]", pattern):
-        return False  # non-ASCII inside a character class is wrong on UTF-8 bytes
-    try:
-        import hyperscan
-    except ImportError:
-        return True
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    try:
-        db.compile(expressions=[pattern.encode("utf-8")], flags=[hyperscan.HS_FLAG_SOM_LEFTMOST])
-    except hyperscan.error:
-        return False
-    return True
