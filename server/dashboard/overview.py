@@ -18,9 +18,11 @@ TREND_DAYS = 14
 DAY = 86400.0
 CACHE_SECONDS = 15.0
 TOP_N = 8
-#: open alerts are counted per level up to this many (shown as "5,000+"): the store
+#: how many of the newest alerts the trend and top lists read at most
+SCAN_LIMIT = 10_000
+#: open alerts are counted per level up to this many (shown as "2,000+"): the store
 #: counts only all alerts by level, so open ones are counted from indexed pages
-OPEN_COUNT_CAP = 5_000
+OPEN_COUNT_CAP = 2_000
 
 
 @dataclass(slots=True)

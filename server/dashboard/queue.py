@@ -5,7 +5,8 @@ starts with each filter column. Risk order is built on that: the queue walks
 the levels from critical down, and inside a level goes newest-first; the
 cursor is ``<level>:<id>``, so every page is one or two indexed range scans,
 as fast at the millionth alert as at the first (bench/dashboard_queue_bench.py).
-Inside a page, rows are shown by score.
+Inside a page, rows are shown by score. A text search is a scan anyway, so it
+makes one pass over all levels, newest first (cursor ``all:<id>``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from server.store.interface import ALERT_STATUSES, LEVELS, OPEN_STATUSES, Alert,
 LEVEL_ORDER: tuple[str, ...] = tuple(reversed(LEVELS))
 RANGES: dict[str, float | None] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0, "all": None}
 MAX_TEXT = 200
+ALL = "all"
 FAMILIES_KNOWN = ("pii", "secret", "marking", "ml", "custom", "container")
 
 
@@ -112,8 +114,9 @@ def parse_query(query: MultiMapping[str]) -> QueueQuery:
 
 
 def parse_cursor(cursor: str) -> tuple[str, int] | None:
+    """``<level>:<id>`` in risk order, or ``all:<id>`` for text searches (see :func:`risk_page`)."""
     level, _, raw = cursor.partition(":")
-    if level not in LEVELS or not raw.isdigit():
+    if (level not in LEVELS and level != ALL) or not raw.isdigit() or len(raw) > 18:
         return None
     return level, int(raw)
 
@@ -147,6 +150,13 @@ async def risk_page(store: Store, qq: QueueQuery, tz: dt.tzinfo, limit: int) -> 
     flt = base_filter(qq, tz)
     wanted = [lv for lv in LEVEL_ORDER if not qq.levels or lv in qq.levels]
     start = parse_cursor(qq.cursor) if qq.cursor else None
+    if qq.q:
+        # a substring search is a scan whatever the order, and matches are sparse: one scan over
+        # every level (newest first) instead of one per level; the page is still shown worst first
+        before = start[1] if start is not None and start[0] == ALL else None
+        page = await store.list_alerts(replace(flt, before_id=before, limit=limit))
+        items = sorted(page.items, key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
+        return QueuePage(items, f"{ALL}:{page.next_cursor}" if page.next_cursor else None)
     if start is not None and start[0] in wanted:
         wanted = wanted[wanted.index(start[0]):]
     items: list[Alert] = []

@@ -112,13 +112,15 @@ async def test_invalid_filters_are_reported_and_ignored(collector: Collector, al
     assert "finance-01" in html
 
 
-async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: Collector, alice) -> None:
+async def walk(collector: Collector, session: aiohttp.ClientSession, url: str) -> tuple[list[int], list[str]]:
+    """Follow the "next page" links with 7 rows a page; the ids and levels seen, in order."""
     state = collector.app[DASHBOARD]
     state.page_size = 7
+    seen: list[int] = []
+    levels: list[str] = []
     try:
-        url, seen, levels = "/alerts", [], []
-        for _ in range(30):
-            html = await (await alice.get(collector.url + url)).text()
+        for _ in range(40):
+            html = await (await session.get(collector.url + url)).text()
             seen += [int(x) for x in re.findall(r'<tr data-alert-id="(\d+)"', html)]
             levels += re.findall(r'<span class="level level-(\w+)">', html.split('id="rows"', 1)[1])
             nxt = re.search(r'rel="next" href="([^"]+)"', html)
@@ -127,6 +129,11 @@ async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: 
             url = nxt.group(1).replace("&amp;", "&")
     finally:
         state.page_size = 50
+    return seen, levels
+
+
+async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: Collector, alice) -> None:
+    seen, levels = await walk(collector, alice, "/alerts")
     open_ids = []
     for level in LEVELS:
         page = await collector.store.list_alerts(AlertFilter(level=[level], status=list(OPEN_STATUSES), limit=1000))
@@ -134,6 +141,10 @@ async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: 
     assert sorted(seen) == sorted(open_ids) and len(seen) == len(set(seen))
     ranks = [LEVELS.index(lv) for lv in levels]
     assert ranks == sorted(ranks, reverse=True), "critical first, then high, medium, low"
+    # a text search pages too (one scan over all levels): every match once, nothing else
+    seen, _levels = await walk(collector, alice, "/alerts?status=any&q=report-1")
+    expected = (await collector.store.list_alerts(AlertFilter(q="report-1", limit=1000))).items
+    assert len(expected) > 7 and sorted(seen) == sorted(a.id for a in expected)
 
 
 async def test_csv_export_follows_the_filter_and_defuses_formulas(collector: Collector, alice) -> None:
