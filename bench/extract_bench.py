@@ -8,7 +8,8 @@ Throughput (MB of input file per second, best of --repeat runs, one process):
   * DOCX: LeakWarden's streaming OOXML reader vs python-docx (paragraphs,
     tables, headers and footers: less than LeakWarden reads);
   * XLSX: LeakWarden vs openpyxl in read-only mode (cell values only);
-  * PDF: LeakWarden (pypdf underneath) vs pypdf and pdfminer.six directly.
+  * PDF: LeakWarden (pypdf underneath) vs pypdf, pdfminer.six and pypdfium2
+    (PDFium, C++) directly.
 Each row also prints the characters of text each produced, so a "fast"
 reader that reads less shows it.
 
@@ -137,6 +138,21 @@ def pdfminer_text(data: bytes) -> int:
     return len(extract_text(io.BytesIO(data)))
 
 
+def pdfium_text(data: bytes) -> int:
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    n = 0
+    for i in range(len(pdf)):
+        page = pdf[i]
+        tp = page.get_textpage()
+        n += len(tp.get_text_range())
+        tp.close()
+        page.close()
+    pdf.close()
+    return n
+
+
 def best_of(fn: Callable[[], int], repeat: int) -> tuple[float, int]:
     times, chars = [], 0
     for _ in range(repeat):
@@ -153,7 +169,7 @@ def throughput(scale: float, repeat: int) -> None:
         "XLSX": (make_xlsx(int(60000 * scale)), "bench.xlsx",
                  [("openpyxl read-only", openpyxl_ro)]),
         "PDF": (make_pdf(int(150 * scale)), "bench.pdf",
-                [("pypdf", pypdf_text), ("pdfminer.six", pdfminer_text)]),
+                [("pypdf", pypdf_text), ("pdfminer.six", pdfminer_text), ("pypdfium2", pdfium_text)]),
     }
     print(f"{'format':6} {'reader':22} {'file MB':>8} {'seconds':>8} {'file MB/s':>9} {'text MB/s':>9} {'chars':>10}")
     for fmt, (data, name, others) in docs.items():
@@ -164,9 +180,9 @@ def throughput(scale: float, repeat: int) -> None:
         rows = [("LeakWarden", lambda d=data, n=name: lw(d, n))]
         for label, fn in others:
             try:
-                __import__({"pdfminer.six": "pdfminer"}.get(label, "os"))
+                __import__({"pdfminer.six": "pdfminer", "pypdfium2": "pypdfium2"}.get(label, "os"))
             except ImportError:
-                print(f"{fmt:6} {label:22} (not installed: .venv/bin/pip install pdfminer.six)")
+                print(f"{fmt:6} {label:22} (not installed: .venv/bin/pip install -e '.[bench]')")
                 continue
             rows.append((label, lambda d=data, f=fn: f(d)))
         for label, fn in rows:
