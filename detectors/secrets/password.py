@@ -43,6 +43,14 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("keyvalue", re.compile(
         rf"(?i:key|name)\s*=\s*[\"'](?P<key>[A-Za-z0-9_.:-]*{_PW})[\"']\s+(?i:value)\s*=\s*{_QUOTED}"
     )),
+    # .password("value"), setPassword("value"), withPassword('value')
+    ("call", re.compile(
+        rf"(?<![A-Za-z0-9_])(?P<key>[A-Za-z0-9_]*{_PW})\(\s*{_QUOTED}\s*\)"
+    )),
+    # .netrc: machine host login user password value
+    ("netrc", re.compile(
+        r"(?P<key>(?<![A-Za-z])login)[ \t]+[^ \t\n]+[ \t]+password[ \t]+(?P<uv>[^\s]{1,200})"
+    )),
     # --password value, --password=value
     ("flag", re.compile(
         rf"(?<![A-Za-z0-9-])--(?P<key>(?:[a-z]+-)?{_PW})(?:=|[ \t]+)(?:{_QUOTED}|{_UNQUOTED})"
@@ -70,7 +78,7 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "assign": ("pass", "pwd", "pword"), "annotated": ("pass", "pwd", "pword"), "xml": ("<",), "keyvalue": ("value",),
-    "flag": ("--",), "define": ("define(",), "sql": ("create", "alter"), "zh": ("密码", "口令"), "url": ("://",),
+    "flag": ("--",), "call": ("(",), "netrc": ("login",), "define": ("define(",), "sql": ("create", "alter"), "zh": ("密码", "口令"), "url": ("://",),
 }
 
 #: key words that say the value is *about* a password, not one. The key must end
@@ -113,14 +121,19 @@ _OTHER_SECRET = re.compile(r"^(?:gh[pousr]_|github_pat_|xox[a-z]-|xapp-|eyJ|AKIA
 _VARLIKE = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
 
 
+_SETTER = re.compile(rf"^(?i:set|with)?_?{_PW}$")
+
+
 def _key_parts(key: str) -> list[str]:
     spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
     return [p.lower() for p in re.split(r"[^A-Za-z0-9]+", spaced) if p]
 
 
 def _key_names_password(form: str, key: str) -> bool:
-    if form in ("url", "sql", "zh"):
+    if form in ("url", "sql", "zh", "netrc"):
         return True
+    if form == "call":  # a setter, not ask_password("Password: ") or splitpasswd('user:pw')
+        return bool(_SETTER.match(key))
     parts = _key_parts(key)
     if not parts or any(p in _NOT_SECRET_KEY_PARTS for p in parts):
         return False
@@ -135,7 +148,7 @@ def rejects(value: str, quoted: bool, after: str) -> bool:
     """
     v = value.strip()
     low = v.lower()
-    if len(v) < 4 or low.rstrip("?") in _PLACEHOLDER_WORDS or _PLACEHOLDER.match(v):
+    if len(v) < 4 or low.rstrip("?: ") in _PLACEHOLDER_WORDS or _PLACEHOLDER.match(v):
         return True
     if v.isdigit() and len(v) < 6:  # counts, ports, PIN-like test numbers
         return True
@@ -183,6 +196,8 @@ class PasswordDetector(PatternDetector):
         rf"|{_PW_PRE}>"
         rf"|{_PW_PRE}[\"']\s+value\s*="
         rf"|{_PW_PRE}[\"']\s*,"
+        rf"|{_PW_PRE}\(\s*[\"'`]"
+        r"|login[ \t]+[^ \t\n]+[ \t]+password[ \t]"
         rf"|--(?:[a-z]+-)?{_PW_PRE}[= \t]"
         r"|identified\s+by\s+'|password\s+'"
         r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
