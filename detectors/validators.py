@@ -208,7 +208,8 @@ def private_key_block(label: str, end_label: str, body: str) -> bytes | None:
     else:
         while lines and (_PEM_HEADER_LINE.match(lines[0]) or lines[0] == ""):
             lines = lines[1:]
-    lines = [ln for ln in lines if ln]
+    # text extracted from PDF or Word may join the body lines with spaces
+    lines = ["".join(ln.split()) for ln in lines if ln]
     if not lines or not all(_B64_LINE.match(ln) for ln in lines):
         return None
     data = "".join(lines)

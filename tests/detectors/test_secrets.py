@@ -259,6 +259,11 @@ def test_private_key_with_non_der_body_found_less_surely(engine: Engine) -> None
     assert m.value == fake and m.confidence < PrivateKeyDetector.base_confidence
 
 
+def test_private_key_flattened_by_pdf_extraction(engine: Engine, real_keys: dict[str, str]) -> None:
+    flat = " ".join(real_keys["pkcs8"].split("\n"))
+    assert len(found(engine, f"page 3: {flat} end", "secret.private_key")) == 1
+
+
 def test_private_key_in_json_string(engine: Engine, real_keys: dict[str, str]) -> None:
     doc = json.dumps({"type": "service_account", "private_key": real_keys["pkcs8"]})
     assert len(found(engine, doc, "secret.private_key")) == 1
