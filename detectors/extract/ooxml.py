@@ -128,76 +128,115 @@ def col_letters(n: int) -> str:
     return s
 
 
-def _shared_strings(zf: zipfile.ZipFile, walk: Walk) -> list[str]:
+#: characters of shared strings kept in memory (a hostile table could hold
+#: 256 MiB of text, a Python list of it far more)
+SHARED_STRINGS_MAX_CHARS = 32 << 20
+
+
+def _shared_strings(zf: zipfile.ZipFile, walk: Walk) -> tuple[list[str], bool]:
+    """The shared string table, and whether it was cut at SHARED_STRINGS_MAX_CHARS."""
     if "xl/sharedStrings.xml" not in zf.NameToInfo:
-        return []
+        return [], False
     out: list[str] = []
     parts: list[str] = []
-    state = {"phonetic": 0, "text": False}
+    phonetic = 0
+    inside = False
+    total = 0
+    codes: dict[str, str] = {}
+
+    def code(name: str) -> str:
+        c = codes.get(name)
+        if c is None:
+            c = codes[name] = local(name)
+        return c
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        tag = local(name)
+        nonlocal phonetic, inside
+        tag = code(name)
         if tag == "rPh":  # phonetic guide (furigana): not part of the value
-            state["phonetic"] += 1
-        elif tag == "t" and not state["phonetic"]:
-            state["text"] = True
+            phonetic += 1
+        elif tag == "t" and not phonetic:
+            inside = True
 
     def end(name: str) -> None:
-        tag = local(name)
+        nonlocal phonetic, inside, total
+        tag = code(name)
         if tag == "rPh":
-            state["phonetic"] -= 1
+            phonetic -= 1
         elif tag == "t":
-            state["text"] = False
+            inside = False
         elif tag == "si":
-            out.append("".join(parts))
+            text = "".join(parts)
+            total += len(text)
+            out.append(text)
             parts.clear()
 
     def data(s: str) -> None:
-        if state["text"]:
+        if inside:
             parts.append(s)
 
     with open_part(zf, "xl/sharedStrings.xml", walk) as f:
         for _ in sax(f, walk, start=start, end=end, data=data):
-            pass
-    return out
+            if total > SHARED_STRINGS_MAX_CHARS:
+                return out, True
+    return out, False
+
+
+_C, _V, _T, _RPH, _ROW = 1, 2, 2, 3, 4
+_SHEET_CODES = {"c": _C, "v": _V, "t": _T, "rPh": _RPH, "row": _ROW}
 
 
 def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
            shared: list[str]) -> Iterator[Segment]:
+    # The hottest loop of office extraction: closures over plain locals and a
+    # per-name code cache instead of attribute lookups and string slicing.
     ch = Chunker(walk.limits, path=display, part="sheet", sheet=sheet, media_type=XLSX)
     pending: list[tuple[str, str | None]] = []
-    cell: dict[str, object] = {"ref": None, "kind": None, "in": False, "row_has": False, "col": 0}
+    add = pending.append
     value: list[str] = []
+    codes: dict[str, int] = {}
+    ref: str | None = None
+    kind: str | None = None
+    inside = row_has = False
+    col = 0
+
+    def code(name: str) -> int:
+        c = codes.get(name)
+        if c is None:
+            c = codes[name] = _SHEET_CODES.get(local(name), 0)
+        return c
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        tag = local(name)
-        if tag == "c":
-            cell["ref"], cell["kind"] = attrs.get("r"), attrs.get("t")
+        nonlocal ref, kind, inside
+        c = codes.get(name) or code(name)
+        if c == _C:
+            ref, kind = attrs.get("r"), attrs.get("t")
             value.clear()
-        elif tag in ("v", "t"):
-            cell["in"] = True
-        elif tag == "rPh":
-            cell["in"] = False
+        elif c == _V:
+            inside = True
+        elif c == _RPH:
+            inside = False
 
     def end(name: str) -> None:
-        tag = local(name)
-        if tag in ("v", "t"):
-            cell["in"] = False
-        elif tag == "c":
-            text = _cell_text(cell["kind"], "".join(value), shared)  # type: ignore[arg-type]
+        nonlocal inside, row_has, col
+        c = codes.get(name) or code(name)
+        if c == _V:
+            inside = False
+        elif c == _C:
+            text = _cell_text(kind, "".join(value), shared)
             if text:
-                if cell["row_has"]:
-                    pending.append(("\t", None))
-                pending.append((text, cell["ref"] or f"{col_letters(cell['col'])}?"))  # type: ignore[arg-type]
-                cell["row_has"] = True
-            cell["col"] = cell["col"] + 1  # type: ignore[operator]
-        elif tag == "row":
-            if cell["row_has"]:
-                pending.append(("\n", None))
-            cell["row_has"], cell["col"] = False, 0
+                if row_has:
+                    add(("\t", None))
+                add((text, ref or f"{col_letters(col)}?"))
+                row_has = True
+            col += 1
+        elif c == _ROW:
+            if row_has:
+                add(("\n", None))
+            row_has, col = False, 0
 
     def data(s: str) -> None:
-        if cell["in"]:
+        if inside:
             value.append(s)
 
     with open_part(zf, name, walk) as f:
@@ -220,7 +259,11 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
     with zf:
         if damaged:
             yield damaged
-        shared = _shared_strings(zf, walk)
+        shared, cut = _shared_strings(zf, walk)
+        if cut:
+            yield Notice("container.limit_exceeded", blob.display,
+                         f"shared strings over {SHARED_STRINGS_MAX_CHARS} characters; later strings not read",
+                         {"limit": "shared_strings"})
         targets = rels(zf, "xl/workbook.xml", walk)
         sheets: list[tuple[str, str]] = []
         if "xl/workbook.xml" in zf.NameToInfo:  # gone from a truncated file: sheets are still read below
