@@ -54,8 +54,12 @@ def test_agent_killed_mid_burst(deploy) -> None:
     assert t.duplicated == 0, t
 
 
+OUTAGE = float(os.environ.get("LEAKWARDEN_OUTAGE_SECONDS", "20"))  # docs/reliability.md: 300
+
+
+@pytest.mark.timeout(OUTAGE + 240)
 def test_collector_unreachable_for_a_while(deploy) -> None:
-    outage = float(os.environ.get("LEAKWARDEN_OUTAGE_SECONDS", "20"))
+    outage = OUTAGE
     d = deploy(agent_extra={"collector": {"backoff_max": 5}})
     d.kill_collector(signal.SIGTERM)
     started = time.monotonic()
