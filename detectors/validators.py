@@ -31,6 +31,8 @@ __all__ = [
     "github_checksum",
     "shannon_entropy",
     "char_classes",
+    "continues_group",
+    "ends_inside_token",
 ]
 
 
@@ -116,11 +118,14 @@ def iso13616(iban: str) -> bool:
 # --- US social security number --------------------------------------------------
 
 #: numbers the SSA itself lists as misused/advertised, and the usual documentation ones
-_SSN_KNOWN_FAKE = frozenset(["078051120", "219099999", "457555462", "123456789", "987654320"])
+_SSN_KNOWN_FAKE = frozenset(["078051120", "219099999", "457555462", "123456789"])
 
 
 def us_ssn(value: str) -> bool:
-    """Area 001-899 except 666, group 01-99, serial 0001-9999; known fakes rejected."""
+    """Area 001-899 except 666, group 01-99, serial 0001-9999; known fakes rejected.
+
+    Area 9xx also covers 987-65-4320..4329, the range reserved for advertising.
+    """
     digits = "".join(c for c in value if c.isdigit())
     if len(digits) != 9 or not digits.isascii():
         return False
@@ -133,7 +138,6 @@ def us_ssn(value: str) -> bool:
         return False
     if len(set(area)) == len(set(group)) == len(set(serial)) == 1:  # 111-22-3333 style samples
         return False
-    # 987-65-4320 .. 987-65-4329 are reserved for advertising (area 9xx already rejected)
     return True
 
 
@@ -250,7 +254,7 @@ def github_checksum(token: str) -> bool:
     return _base62(zlib.crc32(body.encode("ascii", "replace")), 6) == check
 
 
-# --- randomness ---------------------------------------------------------------------------
+# --- randomness and token boundaries ----------------------------------------------------------
 
 def shannon_entropy(value: str) -> float:
     """Bits per character of ``value``'s own character distribution."""

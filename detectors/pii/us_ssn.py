@@ -7,7 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
-from detectors.validators import us_ssn
+from detectors.validators import continues_group, us_ssn
 
 #: a bare nine-digit run counts only after one of these on the same line (not \b: CJK
 #: characters are word characters, and "社保SSN" must count)
@@ -41,7 +41,7 @@ class UsSsnDetector(PatternDetector):
             return bool(_SSN_WORDS.search(text, line_start, start))
         if match.group("sep") == " ":
             # space-separated: only with the word nearby, and never inside a longer grouped run
-            if re.fullmatch(r"[0-9] ", text[max(0, start - 2):start]) or re.match(r" [0-9]", text[match.end():match.end() + 2]):
+            if continues_group(text, start, match.end("value")):
                 return False
             return bool(_SSN_WORDS.search(text, line_start, start))
         return True
