@@ -25,7 +25,7 @@ class CnMobileDetector(PatternDetector):
     pattern = re.compile(
         r"(?:(?<![0-9A-Za-z+])(?:(?:\+|00)86[ -]?|86[ -])|(?<![0-9A-Za-z])(?<![0-9]\.))"
         r"(?P<value>1[3-9][0-9](?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4})"
-        r"(?![0-9A-Za-z]|\.[0-9])"
+        r"(?![0-9A-Za-z@]|\.[0-9])"  # "13918594685@163.com" is an e-mail address
     )
     base_confidence = 0.6
     hotwords = ("手机", "电话", "联系", "致电", "拨打", "mobile", "phone", "tel", "cell", "whatsapp", "微信")

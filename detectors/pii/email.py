@@ -34,7 +34,9 @@ class EmailDetector(PatternDetector):
     margin = 80
     base_confidence = 0.7
     hotwords = ("email", "e-mail", "mail", "邮箱", "邮件", "contact", "联系")
-    exclusions = ("for example", "e.g.", "示例", "例如", "your-email", "your_email", "youremail")
+    # Message-ID / In-Reply-To / References headers hold message ids shaped like addresses
+    exclusions = ("for example", "e.g.", "示例", "例如", "your-email", "your_email", "youremail",
+                  "message-id", "in-reply-to", "references:")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         local, _, domain = value.rpartition("@")

@@ -110,6 +110,7 @@ def test_mobile_found(engine: Engine, text: str, value: str) -> None:
         ("Tracking number 3883558697127889", "inside a longer digit run"),
         (f"身份证 {ID}", "part of an ID number"),
         ("v13918594685x", "inside an alphanumeric token"),
+        ("邮箱 13918594685@163.com", "the local part of an e-mail address"),
         ("139 1859-4685", "mixed separators"),
         ("13888888888", "all the same digit"),
         ("ts=8619161099468", "13-digit id that merely starts with 86"),
@@ -211,7 +212,7 @@ def test_card_scheme_attribute_and_severity(engine: Engine) -> None:
 
 @pytest.mark.parametrize(
     "addr",
-    ["priya@corp-mail.cn", "omar@163.com", "x1@126.net", "li.wei@mail.contoso.org", "bob@fabrikam.co.uk", "wang_fang@qq.com",
+    ["priya@corp-mail.cn", "omar@163.com", "13918594685@163.com", "123456789@qq.com", "x1@126.net", "li.wei@mail.contoso.org", "bob@fabrikam.co.uk", "wang_fang@qq.com",
      "first.last+tag@sub.example-corp.com", "t.nguyen36@university.edu"],
 )
 def test_email_found(engine: Engine, addr: str) -> None:
@@ -241,6 +242,7 @@ def test_email_at_example_domains_kept_with_lower_confidence(engine: Engine) -> 
         ("a..b@corp.com", "consecutive dots"),
         ("e.g. someone@corp-mail.cn", "documented example"),
         ("lodash@4.17.21", "package version"),
+        ("Message-ID: <142480216486.20800.1652638804@mail.corp-mail.cn>", "a message id"),
     ],
 )
 def test_email_near_misses(engine: Engine, text: str, why: str) -> None:
