@@ -23,7 +23,7 @@ SPOOL_IN_MEMORY = 16 << 20
 COPY_BLOCK = 1 << 20
 
 
-class _Replay(io.RawIOBase):
+class Replay(io.RawIOBase):
     """Bytes already read (the sniffed head) followed by the rest of a stream."""
 
     def __init__(self, head: bytes, rest: BinaryIO) -> None:
@@ -45,7 +45,7 @@ class _Replay(io.RawIOBase):
         return len(data)
 
 
-class _Capped(io.RawIOBase):
+class Capped(io.RawIOBase):
     """A file read only up to the size it had when the scan started (growing logs)."""
 
     def __init__(self, f: BinaryIO, size: int) -> None:
@@ -130,14 +130,14 @@ class Blob:
         if self._file is not None:
             self._file.seek(0)
             if self.top and self.size is not None:
-                return _Capped(self._file, self.size)  # type: ignore[return-value]
+                return Capped(self._file, self.size)  # type: ignore[return-value]
             return self._file
         if self._streamed:
             raise RuntimeError("a one-shot stream can be read only once")
         self._streamed = True
         head = self.head()
         assert self._stream is not None
-        return io.BufferedReader(_Replay(head, self._stream), COPY_BLOCK)  # type: ignore[return-value]
+        return io.BufferedReader(Replay(head, self._stream), COPY_BLOCK)  # type: ignore[return-value]
 
     def file(self) -> BinaryIO:
         """A seekable file with the content (spools one-shot streams)."""

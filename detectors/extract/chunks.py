@@ -28,8 +28,6 @@ class Chunker:
         self._line_base = line_base
         self._first = True
         self._anchors: list[tuple[int, str]] = []  # (document offset, label)
-        self.emitted = 0
-        self.chars = 0
 
     def add(self, text: str, anchor: str | None = None) -> Iterator[Segment]:
         if anchor is not None:
@@ -38,7 +36,6 @@ class Chunker:
             return
         self._pieces.append(text)
         self._len += len(text)
-        self.chars += len(text)
         # Emit only while strictly more than a chunk is buffered: the last chunk
         # is emitted by finish(), the only one that may say at_end.
         while self._len > self._size:
@@ -52,7 +49,6 @@ class Chunker:
             if text:
                 self._pieces.append(text)
                 self._len += len(text)
-                self.chars += len(text)
         pieces.clear()
         while self._len > self._size:
             yield self._emit(final=False)
@@ -68,7 +64,6 @@ class Chunker:
         anchors = self._chunk_anchors(end)
         seg = Segment(text=text, line_base=self._line_base, count_from=self._count_from,
                       at_start=self._first, at_end=final, anchors=anchors, **self._fields)  # type: ignore[arg-type]
-        self.emitted += 1
         self._first = False
         if not final:
             keep_from = self._size - self._overlap

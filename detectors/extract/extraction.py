@@ -113,7 +113,7 @@ def extract_path(path: str, display: str | None = None, limits: ExtractLimits = 
         st = os.fstat(fd)
         _require_regular(st, display)
         os.set_blocking(fd, True)
-        f = os.fdopen(fd, "rb", buffering=0)
+        f = os.fdopen(fd, "rb")  # buffered: zipfile and pypdf make many small reads
     except BaseException:
         os.close(fd)
         raise

@@ -45,8 +45,7 @@ class Budget:
 
     def __init__(self, limits: ExtractLimits) -> None:
         self.limits = limits
-        self.started = time.monotonic()
-        self.deadline = self.started + limits.time_budget
+        self.deadline = time.monotonic() + limits.time_budget
         self.expanded = 0
         self.members = 0
         #: set once a limit of the whole file is passed: containers stop taking

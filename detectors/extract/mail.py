@@ -12,7 +12,9 @@ from __future__ import annotations
 import codecs
 import email
 import email.policy
+from dataclasses import replace
 from collections.abc import Iterator
+from email.header import decode_header
 from email.message import Message
 
 from detectors.extract.archive import member_display
@@ -103,15 +105,11 @@ def _message(msg: Message, display: str, walk: Walk, *, top: bool) -> Iterator[S
 
 
 def _as_attachment(seg: Segment) -> Segment:
-    from dataclasses import replace
-
     return replace(seg, part="attachment")
 
 
 def _header_text(value: object) -> str:
     """Decode RFC 2047 encoded words (=?GB2312?B?...?=) with our charset widening."""
-    from email.header import decode_header
-
     out = []
     try:
         for chunk, charset in decode_header(str(value)):

@@ -183,7 +183,7 @@ def extract_ole_text(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
             name = "/".join(path)
             walk.budget.check_time()
             if ole.get_size(name) > min(_MAX_STREAM, walk.limits.max_member_bytes):
-                yield Notice("container.limit_exceeded", f"{blob.display}", f"OLE stream {name} too big")
+                yield Notice("container.limit_exceeded", blob.display, f"OLE stream {name} too big")
                 continue
             yield from _runs(blob, _read_stream(ole, name, walk), OLE, walk)
     finally:

@@ -50,7 +50,7 @@ def extract_pdf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
         try:
             text = pages[number - 1].extract_text() or ""
         except Exception as e:  # noqa: BLE001 - one damaged page must not hide the others
-            yield Notice("error", f"{blob.display}", f"page {number}: cannot extract text: {type(e).__name__}",
+            yield Notice("error", blob.display, f"page {number}: cannot extract text: {type(e).__name__}",
                          {"page": number})
             continue
         yield from segments_of(text, walk.limits, path=blob.display, part="page", page=number, media_type=PDF)

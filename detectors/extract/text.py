@@ -19,7 +19,7 @@ import codecs
 import re
 from collections.abc import Iterator
 
-from detectors.extract.blob import COPY_BLOCK, Blob, _Capped, seek_data
+from detectors.extract.blob import COPY_BLOCK, Blob, Capped, seek_data
 from detectors.extract.chunks import Chunker
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
@@ -130,7 +130,7 @@ def stream_text(blob: Blob, walk: Walk, encoding: str, bom: int, *, media_type: 
     decoder = codecs.getincrementaldecoder(encoding)("replace")
     chunker = Chunker(walk.limits, path=blob.display, part=part, media_type=media_type)
     budget = walk.budget
-    sparse = isinstance(src, _Capped)
+    sparse = isinstance(src, Capped)
     try:
         while True:
             budget.check_time()

@@ -4,7 +4,7 @@ the dispatcher that sends each piece of content to the extractor for its type.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from leakwarden.errors import EncryptedContent, LimitExceeded
 
@@ -22,12 +22,10 @@ class Walk:
     limits: ExtractLimits
     budget: Budget
     depth: int = 0
-    #: media types of the containers we are inside, outermost first
-    chain: tuple[str, ...] = field(default=())
 
     def descend(self, blob: Blob, *, same_level: bool = False) -> Iterator[Item]:
         """Extract a member or attachment one level deeper."""
-        child = self if same_level else Walk(self.limits, self.budget, self.depth + 1, self.chain)
+        child = self if same_level else Walk(self.limits, self.budget, self.depth + 1)
         if child.depth > self.limits.max_depth:
             yield Notice("container.limit_exceeded", blob.display,
                          f"nesting deeper than {self.limits.max_depth} levels",

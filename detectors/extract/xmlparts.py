@@ -23,6 +23,7 @@ from xml.parsers import expat
 
 from leakwarden.errors import EncryptedContent, LimitExceeded
 
+from detectors.extract.blob import Replay
 from detectors.extract.limits import LimitedReader
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
@@ -98,11 +99,9 @@ def sax(source: IO[bytes], walk: Walk, *, start: Callable[[str, dict[str, str]],
 
 def events(source: IO[bytes], which: tuple[str, ...] = ("start", "end")) -> Iterator[tuple[str, Element]]:
     """ElementTree iterparse (C accelerated) behind the same DTD refusal."""
-    from detectors.extract.blob import _Replay
-
     head = source.read(FEED)
     _refuse_dtd(head)
-    return iterparse(io.BufferedReader(_Replay(head, source)), events=which)  # type: ignore[arg-type]
+    return iterparse(io.BufferedReader(Replay(head, source)), events=which)  # type: ignore[arg-type]
 
 
 def rels(zf: zipfile.ZipFile, part: str, walk: Walk) -> dict[str, str]:

@@ -3,11 +3,9 @@ says what happened (a Notice), and whatever was readable is still reported."""
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import time
-import zipfile
 
 import pytest
 
