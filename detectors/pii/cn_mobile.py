@@ -10,7 +10,9 @@ from detectors.findings import Severity
 from detectors.validators import continues_group
 
 #: numbers printed in manuals and forms as samples (China Mobile's own service number, ...)
-_WELL_KNOWN = frozenset(["13800138000", "13812345678", "13912345678", "18612345678", "12345678901"])
+_WELL_KNOWN = frozenset(["13800138000", "13800000000", "13888888888"])
+#: form-filling samples: 1xx1234 5678, 1xx8765 4321
+_SAMPLE_TAILS = frozenset(["12345678", "87654321"])
 
 
 class CnMobileDetector(PatternDetector):
@@ -33,7 +35,7 @@ class CnMobileDetector(PatternDetector):
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         digits = value.replace(" ", "").replace("-", "")
-        if digits in _WELL_KNOWN or len(set(digits[3:])) == 1:
+        if digits in _WELL_KNOWN or digits[3:] in _SAMPLE_TAILS or len(set(digits[3:])) == 1:
             return False
         return not (match.group("sep") and continues_group(segment.text, match.start(), match.end()))
 

@@ -115,6 +115,7 @@ def test_mobile_found(engine: Engine, text: str, value: str) -> None:
         ("13888888888", "all the same digit"),
         ("ts=8619161099468", "13-digit id that merely starts with 86"),
         ("13800138000", "a well-known sample number"),
+        ("手机 18612345678", "a form-filling sample"),
         ("ratio 0.13918594685", "fraction of a decimal number"),
         ("1.13918594685e-3", "fraction of a decimal number"),
         ("电话 0571 139 1859 4685 8", "inside a longer grouped run"),
