@@ -28,7 +28,6 @@ _MIX = np.uint64(0x9E3779B97F4A7C15)
 _WORD_DOMAIN = np.uint64(0xA0761D6478BD642F)
 _NGRAM_DOMAIN = np.uint64(0xE7037ED1A0B428DB)
 
-_WHITESPACE = np.array([9, 10, 11, 12, 13, 32, 0xA0, 0x3000], dtype=np.uint32)
 
 _powers_lock = threading.Lock()
 _powers: tuple[np.ndarray, np.ndarray] = (np.ones(1, np.uint64), np.ones(1, np.uint64))
@@ -59,7 +58,7 @@ def codepoints(text: str) -> np.ndarray:
         return cp
     digit = ((cp >= 48) & (cp <= 57)) | ((cp >= 0xFF10) & (cp <= 0xFF19))
     cp[digit] = 48
-    ws = np.isin(cp, _WHITESPACE)
+    ws = (cp <= 32) | (cp == 0xA0) | (cp == 0x3000)
     cp[ws] = 32
     keep = np.ones(len(cp), bool)
     keep[1:] = ~(ws[1:] & ws[:-1])

@@ -105,3 +105,9 @@ def test_tampered_archive_member_is_refused(tiny_model_path: Path, tmp_path: Pat
             dst.writestr(item, data)
     with pytest.raises(ModelError, match="untrusted"):
         model.load(tampered)
+
+
+def test_fast_single_document_path_agrees_with_the_pipeline(tiny_model_path: Path) -> None:
+    m = model.load(tiny_model_path)
+    texts = ["预算调整方案仅限内部传达，请勿外传。" * 10, "The council approved the plan on Tuesday. " * 10, "x"]
+    assert np.allclose([m.score(t)[0] for t in texts], m.probabilities(texts))
