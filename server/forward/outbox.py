@@ -37,6 +37,7 @@ from server.store.interface import OutboxItem, Store
 log = logging.getLogger("leakwarden.server.forward")
 
 Clock = Callable[[], float]
+LANES = 2  # concurrent claim/deliver loops of one worker
 
 
 def idempotency_key(destination: str, alert_id: str, reason: str) -> str:
@@ -173,15 +174,15 @@ class Forwarder:
 
     async def deliver_once(self, resources: Resources) -> int:
         """Claim one batch, deliver it, record the outcomes; returns how many rows were claimed."""
-        outcomes = await self._send_batch(resources)
+        outcomes = await self._send_batch(resources, self.config.outbox.batch)
         await self._record(outcomes)
         return len(outcomes)
 
-    async def _send_batch(self, resources: Resources) -> list["_Outcome"]:
+    async def _send_batch(self, resources: Resources, limit: int) -> list["_Outcome"]:
         o = self.config.outbox
         if self._inflight is None:
             self._inflight = asyncio.Semaphore(o.concurrency)
-        items = await self.store.outbox_claim(self.clock(), o.batch, o.lease, self.worker_id)
+        items = await self.store.outbox_claim(self.clock(), limit, o.lease, self.worker_id)
         return list(await asyncio.gather(*(self._deliver(it, resources) for it in items)))
 
     async def _record(self, outcomes: list["_Outcome"]) -> None:
@@ -248,22 +249,27 @@ class Forwarder:
         return _Outcome(item.id, now, error=f"attempt {item.attempts}: {e}", next_attempt_at=nxt)
 
     async def run(self, resources: Resources) -> None:
-        """The worker loop: deliver while there is work, otherwise sleep until woken or polled.
+        """The worker: two lanes claim and deliver half-batches, so one lane's slow tail (the
+        last rows of a batch) never leaves the connection pool idle."""
+        await asyncio.gather(*(self._lane(resources, first=i == 0) for i in range(LANES)))
 
-        Recording a batch's outcomes overlaps with claiming and sending the next batch (the
-        rows being recorded are still leased, so no one claims them twice meanwhile)."""
+    async def _lane(self, resources: Resources, *, first: bool) -> None:
+        """Deliver while there is work, otherwise sleep until woken or polled. Recording a
+        batch's outcomes overlaps with claiming and sending the next (the rows being
+        recorded are still leased, so no one claims them twice meanwhile)."""
         poll = self.config.outbox.poll_interval
         recording: asyncio.Task[None] | None = None
         try:
             while True:
                 try:
-                    outcomes = await self._send_batch(resources)
+                    outcomes = await self._send_batch(resources, max(1, self.config.outbox.batch // LANES))
                     if recording is not None:
                         await asyncio.shield(recording)
                         recording = None
                     if outcomes:
                         recording = asyncio.create_task(self._record(outcomes))
-                    await self.flush_repeats()
+                    if first:
+                        await self.flush_repeats()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the store may be briefly unavailable; keep the worker alive
