@@ -182,8 +182,16 @@ def _shared_strings(zf: zipfile.ZipFile, walk: Walk) -> tuple[list[str], bool]:
     return out, False
 
 
-_C, _V, _T, _RPH, _ROW = 1, 2, 2, 3, 4
-_SHEET_CODES = {"c": _C, "v": _V, "t": _T, "rPh": _RPH, "row": _ROW}
+_C, _V, _T, _RPH, _ROW, _HEAD, _FOOT = 1, 2, 2, 3, 4, 5, 6
+_SHEET_CODES = {"c": _C, "v": _V, "t": _T, "rPh": _RPH, "row": _ROW,
+                "oddHeader": _HEAD, "evenHeader": _HEAD, "firstHeader": _HEAD,
+                "oddFooter": _FOOT, "evenFooter": _FOOT, "firstFooter": _FOOT}
+#: print header/footer format codes: &L &C &R sections, &P page, &"font", &12 size
+_HF_CODES = re.compile(r'&"[^"]*"|&\d+|&[A-Za-z]')
+
+
+def _header_footer_text(raw: str) -> str:
+    return _HF_CODES.sub(" ", raw.replace("&&", "\x00")).replace("\x00", "&").strip()
 
 
 def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
@@ -197,8 +205,10 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
     codes: dict[str, int] = {}
     ref: str | None = None
     kind: str | None = None
-    inside = row_has = False
+    inside = row_has = in_margin = False
     col = 0
+    margin: list[str] = []  # text of the print header/footer being read
+    margins: list[Segment] = []
 
     def code(name: str) -> int:
         c = codes.get(name)
@@ -207,7 +217,7 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
         return c
 
     def start(name: str, attrs: dict[str, str]) -> None:
-        nonlocal ref, kind, inside
+        nonlocal ref, kind, inside, in_margin
         c = codes.get(name) or code(name)
         if c == _C:
             ref, kind = attrs.get("r"), attrs.get("t")
@@ -216,12 +226,22 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
             inside = True
         elif c == _RPH:
             inside = False
+        elif c in (_HEAD, _FOOT):
+            margin.clear()
+            in_margin = True
 
     def end(name: str) -> None:
-        nonlocal inside, row_has, col
+        nonlocal inside, row_has, col, in_margin
         c = codes.get(name) or code(name)
         if c == _V:
             inside = False
+        elif c in (_HEAD, _FOOT):
+            text = _header_footer_text("".join(margin))
+            margin.clear()
+            in_margin = False
+            if text:
+                margins.append(Segment(text=text, path=display, part="header" if c == _HEAD else "footer",
+                                       sheet=sheet, media_type=XLSX))
         elif c == _C:
             text = _cell_text(kind, "".join(value), shared)
             if text:
@@ -238,9 +258,15 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
     def data(s: str) -> None:
         if inside:
             value.append(s)
+        elif in_margin:
+            margin.append(s)
+
+    def margins_out() -> Iterator[Segment]:
+        yield from margins
+        margins.clear()
 
     with open_part(zf, name, walk) as f:
-        yield from drain(ch, pending, sax(f, walk, start=start, end=end, data=data))
+        yield from drain(ch, pending, sax(f, walk, start=start, end=end, data=data), margins_out)
 
 
 def _cell_text(kind: str | None, value: str, shared: list[str]) -> str:

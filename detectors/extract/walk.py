@@ -23,9 +23,9 @@ class Walk:
     budget: Budget
     depth: int = 0
 
-    def descend(self, blob: Blob, *, same_level: bool = False) -> Iterator[Item]:
+    def descend(self, blob: Blob) -> Iterator[Item]:
         """Extract a member or attachment one level deeper."""
-        child = self if same_level else Walk(self.limits, self.budget, self.depth + 1)
+        child = Walk(self.limits, self.budget, self.depth + 1)
         if child.depth > self.limits.max_depth:
             yield Notice("container.limit_exceeded", blob.display,
                          f"nesting deeper than {self.limits.max_depth} levels",

@@ -66,7 +66,8 @@ def rewrite_zip(data: bytes, changes: dict) -> bytes:
     return out.getvalue()
 
 
-def xlsx(sheets: dict[str, list[list[object]]] | None = None, comment: tuple[str, str] | None = None) -> bytes:
+def xlsx(sheets: dict[str, list[list[object]]] | None = None, comment: tuple[str, str] | None = None,
+         header: str | None = None, footer: str | None = None) -> bytes:
     import openpyxl
     from openpyxl.comments import Comment
 
@@ -80,6 +81,10 @@ def xlsx(sheets: dict[str, list[list[object]]] | None = None, comment: tuple[str
     if comment:
         ref, text = comment
         wb.worksheets[0][ref].comment = Comment(text, "t")
+    if header:
+        wb.worksheets[0].oddHeader.center.text = header
+    if footer:
+        wb.worksheets[0].oddFooter.right.text = footer
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -53,6 +53,14 @@ def test_xlsx_sheets_cells_and_comments() -> None:
     assert parts_of(r, m.PHONE) == {"comment"}
 
 
+def test_xlsx_print_header_and_footer_are_margins() -> None:
+    r = collect(extract_bytes(m.xlsx(header="机密★5年", footer="第&P页 内部资料"), "h.xlsx"))
+    [head] = r.where("机密★5年")
+    assert (head.part, head.sheet, head.text) == ("header", "客户", "机密★5年") and head.is_margin
+    [foot] = r.where("内部资料")
+    assert foot.part == "footer" and "&" not in foot.text
+
+
 def test_xlsx_numbers_keep_their_digits() -> None:
     r = collect(extract_bytes(m.xlsx({"S": [[int(m.PHONE), 3.5]]}), "n.xlsx"))
     assert m.PHONE in r.text() and "3.5" in r.text()
