@@ -86,12 +86,6 @@ FACTORS = {
 }
 
 
-def label(table: dict[str, str], value: str | None) -> str:
-    if value is None:
-        return ""
-    return table.get(value, value)
-
-
 TABLES = {
     "level": LEVELS, "status": STATUSES, "role": ROLES, "health": HEALTH, "monitor": MONITOR_STATES,
     "device_status": DEVICE_STATUSES, "device_policy": DEVICE_POLICIES, "channel": CHANNELS,
