@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakwarden.errors import DeliveryError
+from leakwarden.errors import DeliveryError, StoreError
 from server.forward.alert import AlertView
 from server.forward.config import DestinationConfig, ForwardConfig
 from server.forward.dedup import Dedup
@@ -38,6 +38,7 @@ log = logging.getLogger("leakwarden.server.forward")
 
 Clock = Callable[[], float]
 LANES = 2  # concurrent claim/deliver loops of one worker
+MAX_HELD = 100_000  # outbox rows kept in memory while the store is failing
 
 
 def idempotency_key(destination: str, alert_id: str, reason: str) -> str:
@@ -105,6 +106,7 @@ class Forwarder:
         self._buckets: dict[str, TokenBucket] = {}
         self._wake = asyncio.Event()
         self._inflight: asyncio.Semaphore | None = None
+        self._held: list[OutboxItem] = []
 
     # -- enqueue ---------------------------------------------------------------------------
     def view(self, alert: Any) -> AlertView:
@@ -143,15 +145,33 @@ class Forwarder:
         items = self.items(alert, routes, reason, now)
         if not items:
             return 0
-        n = await (store or self.store).outbox_enqueue(items)
+        if store is not None:  # inside the caller's transaction: its failure is the caller's
+            n = await store.outbox_enqueue(items)
+        else:
+            n = await self._store_or_hold(items)
         self.stats.enqueued += n
         self.wake()
         return n
 
-    async def flush_repeats(self) -> int:
-        """Deliver the count of repeats whose dedup window closed."""
-        now = self.clock()
+    async def _store_or_hold(self, items: list[OutboxItem]) -> int:
+        """The listener runs after the ingest commit: if the store fails now, the rows are held
+        in memory and stored by the worker's next round instead of being lost with the error."""
+        try:
+            return await self.store.outbox_enqueue(items)
+        except StoreError as e:
+            room = MAX_HELD - len(self._held)
+            self._held.extend(items[:room])
+            log.error("forward: outbox enqueue failed (%s); %d row(s) held for retry, %d dropped",
+                      e, min(len(items), room), max(len(items) - room, 0))
+            return 0
+
+    async def flush(self) -> int:
+        """Store rows held after a store failure; deliver the count of repeats whose window closed."""
         n = 0
+        if self._held:
+            held, self._held = self._held, []
+            n += await self._store_or_hold(held)
+        now = self.clock()
         for v, reason in self.dedup.closed(now):
             n += await self.enqueue(v, self.router.match(v, now), reason=reason, now=now)
         return n
@@ -269,7 +289,7 @@ class Forwarder:
                     if outcomes:
                         recording = asyncio.create_task(self._record(outcomes))
                     if first:
-                        await self.flush_repeats()
+                        await self.flush()
                 except asyncio.CancelledError:
                     raise
                 except Exception:  # the store may be briefly unavailable; keep the worker alive

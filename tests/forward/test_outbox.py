@@ -115,13 +115,13 @@ async def test_repeats_fold_into_one_delivery_with_a_count(store: SqlStore, rece
     assert [(d["unmapped"]["leakwarden"]["count"], d["severity"]) for d in first] == [
         (1, "High"), (1, "High"), (1, "Critical")]
     clock.advance(300)
-    assert await fw.flush_repeats() == 1
+    assert await fw.flush() == 1
     await fw.deliver_once(resources)
     summary = receiver.requests[-1].json()
     assert len(receiver.requests) == 4
     assert summary["unmapped"]["leakwarden"]["count"] == 5 and summary["activity_name"] == "Update"
     assert "×5" in summary["message"]
-    assert await fw.flush_repeats() == 0  # the window is closed and forgotten
+    assert await fw.flush() == 0  # the window is closed and forgotten
 
 
 async def test_rate_limit_spaces_deliveries_and_defers_beyond_the_lease(store: SqlStore, receiver: HttpReceiver,
@@ -157,3 +157,31 @@ async def test_row_for_a_removed_destination_is_dead_with_a_reason(store: SqlSto
     await other.deliver_once(resources)  # a process whose config no longer has "siem"
     [item] = await store.outbox_list(None, 10)
     assert item.status == "dead" and item.last_error == "destination 'siem' is not configured"
+
+
+class FailingOnce:
+    """Fault injection (a real store cannot be made to fail on cue): the first enqueue raises."""
+
+    def __init__(self, store: SqlStore) -> None:
+        self.store, self.failed = store, False
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+    async def outbox_enqueue(self, items: list) -> int:
+        if not self.failed:
+            self.failed = True
+            from leakwarden.errors import StoreError
+            raise StoreError("database is locked")
+        return await self.store.outbox_enqueue(items)
+
+
+async def test_store_failure_at_enqueue_loses_nothing(sqlite_store: SqlStore, receiver: HttpReceiver,
+                                                      resources: Resources, clock: Clock) -> None:
+    flaky = FailingOnce(sqlite_store)
+    fw = Forwarder(forward_config(hook(receiver)), flaky, clock=clock)  # type: ignore[arg-type]
+    await fw.on_alert(await sqlite_store.insert_alert(make_alert()))  # the listener does not raise
+    assert await sqlite_store.outbox_list(None, 10) == []
+    assert await fw.flush() == 1  # the worker's next round stores the held row
+    await fw.deliver_once(resources)
+    assert len(receiver.requests) == 1
