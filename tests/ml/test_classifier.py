@@ -133,3 +133,13 @@ def test_explanations_never_reproduce_planted_values(detector: SensitiveDocument
                 assert piece not in features, piece
     assert not re.search(r"\d", rendered)
     assert "@" not in rendered
+
+
+HELDOUT = Path(__file__).resolve().parents[2] / "detectors" / "ml" / "heldout"
+
+
+@pytest.mark.parametrize("path", sorted(HELDOUT.glob("*/*.txt")), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_hand_written_held_out_documents(detector: SensitiveDocumentDetector, path: Path) -> None:
+    """Texts written apart from the corpus templates: the shipped model must get each one right."""
+    matches = list(detector.scan(Segment(path.read_text(encoding="utf-8"), path.name)))
+    assert len(matches) == (1 if path.parent.name == "sensitive" else 0)
