@@ -43,6 +43,9 @@ def extract_pdf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
         count = len(pages)
     except FileNotDecryptedError as e:
         raise EncryptedContent("PDF is password-protected") from e
+    if count == 0:
+        yield Notice("error", blob.display, "no readable pages (damaged page tree?)")
+    found_text = False
     for number in range(1, count + 1):
         if walk.budget.exhausted:
             return
@@ -53,7 +56,11 @@ def extract_pdf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
             yield Notice("error", blob.display, f"page {number}: cannot extract text: {type(e).__name__}",
                          {"page": number})
             continue
+        found_text = found_text or bool(text.strip())
         yield from segments_of(text, walk.limits, path=blob.display, part="page", page=number, media_type=PDF)
+    if count and not found_text:
+        # scanned pages are images: say so rather than look clean (OCR is a later issue)
+        yield Notice("skipped", blob.display, "no text layer", {"pages": count, "media_type": PDF})
     yield from _attachments(reader, blob, walk)
 
 

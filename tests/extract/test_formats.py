@@ -224,3 +224,8 @@ def test_zip_names_in_gbk_are_decoded() -> None:
         z.writestr(placeholder.decode(), f"hello {m.PHONE}")
     r = collect(extract_bytes(buf.getvalue().replace(placeholder, gbk_name), "cn.zip"))
     assert [s.path for s in r.segments] == ["cn.zip!报告.txt"]
+
+
+def test_pdf_without_text_layer_says_so() -> None:
+    r = collect(extract_bytes(m.pdf(["", ""]), "scan.pdf"))  # pages with no text: a scan, to OCR later
+    assert [(n.kind, n.reason, n.attributes["pages"]) for n in r.notices] == [("skipped", "no text layer", 2)]

@@ -254,3 +254,48 @@ def test_corrupt_archives_report_errors() -> None:
     assert "first 13812345678" in r.text() and r.kinds()[-1] == "error"
     r = collect(extract_bytes(b"\x1f\x8b" + os.urandom(100), "junk.gz"))
     assert r.kinds() == ["error"]
+
+
+_PREFIXES = [b"PK\x03\x04", b"PK\x05\x06", b"%PDF-1.7\n", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"{\\rtf1 ",
+             b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"<?xml version='1.0'?>",
+             b"<html><body>", b"From: a@b.c\r\nSubject: x\r\n\r\n", b"\xef\xbb\xbf", b"\xff\xfe", b""]
+
+
+def test_random_bytes_behind_every_magic_never_raise() -> None:
+    """Whatever follows a valid magic, extraction ends with segments or notices, never an exception."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(prefix=st.sampled_from(_PREFIXES), body=st.binary(max_size=3000))
+    def check(prefix: bytes, body: bytes) -> None:
+        items = list(extract_bytes(prefix + body, "fuzz.bin", ExtractLimits(time_budget=5)))
+        assert all(getattr(i, "kind", "segment") in ("segment", "error", "skipped", "container.encrypted",
+                                                      "container.limit_exceeded", "container.disguised")
+                   for i in items)
+
+    check()
+
+
+def test_corrupted_real_documents_never_raise() -> None:
+    """Damage inside real documents of every format (not just random bytes)."""
+    docs = {"a.docx": m.docx(header="机密★5年"), "a.xlsx": m.xlsx(), "a.pptx": m.pptx([("s", "n")]),
+            "a.pdf": m.pdf(["p1", "p2"]), "a.doc": m.doc("正文\r", "页眉\r"), "a.xls": m.xls([["a", 1]]),
+            "a.7z": m.sevenz_of({"a.txt": b"x" * 1000}), "a.tgz": m.tar_of({"a.txt": b"x" * 1000}, "w:gz"),
+            "a.eml": m.eml("body", attachments={"x.zip": m.zip_of({"y.txt": b"y"})})}
+    for name, data in docs.items():
+        for seed in range(8):
+            # each file says something: what survived, or what went wrong
+            assert list(extract_bytes(_flip(data, seed, count=8, start=8), name)), (name, seed)
+        for cut in (len(data) // 3, len(data) - 1):
+            assert list(extract_bytes(data[:cut], name)), (name, cut)
+
+
+def test_zip_of_zips_fanout_stops_at_member_count() -> None:
+    leaf = m.zip_bomb(4 << 30)  # each leaf declares 4 GiB
+    level1 = m.zip_of({f"l{i}.zip": leaf for i in range(16)})
+    level2 = m.zip_of({f"k{i}.zip": level1 for i in range(16)})
+    r = timed(lambda: collect(extract_bytes(level2, "42.zip", ExtractLimits(max_members=100))), 20)
+    assert r.segments == []
+    assert r.kinds().count("container.limit_exceeded") >= 2
+    assert any("100 archive members" in n.reason for n in r.notices)
