@@ -137,7 +137,7 @@ def stream_text(blob: Blob, walk: Walk, encoding: str, bom: int, *, media_type: 
             raw = src.read(COPY_BLOCK)
             if not raw:
                 break
-            if raw.count(0) == len(raw):
+            if raw[0] == 0 and raw[-1] == 0 and raw.count(0) == len(raw):  # cheap test first
                 if sparse:
                     src.skip_to(seek_data(src, src.tell()))
                 continue
