@@ -7,7 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
-from detectors.validators import char_classes, shannon_entropy
+from detectors.validators import shannon_entropy
 
 #: aws_secret_access_key, AWS_SECRET_KEY, "aws secret", SecretAccessKey, secret_access_key ...
 _KEYWORD = r"aws[_. -]?secret(?:[_. -]?access)?(?:[_. -]?key)?|secret[_. -]?access[_. -]?key"
@@ -34,6 +34,7 @@ class AwsSecretKeyDetector(PatternDetector):
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         if "EXAMPLE" in value.upper():
             return False
-        # real secrets are random base64: lower, upper and digits, high entropy;
-        # a 40-hex SHA-1 or a word-like string is something else
-        return char_classes(value) >= 3 and shannon_entropy(value) >= 4.0
+        # real secrets are random base64: both cases (missing one has odds of 1e-9),
+        # high entropy; a 40-hex SHA-1 or a word-like string is something else
+        has_both = any(c.islower() for c in value) and any(c.isupper() for c in value)
+        return has_both and shannon_entropy(value) >= 4.0

@@ -116,6 +116,14 @@ _CODE = re.compile(
     r"|(?:self|this|cls|os|process|config|settings|args|opts|options|params|env|request|req|ctx)\b)"
 )
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_FORMAT = re.compile(r"^(?:%(?:\([\w.]+\))?[sd]|[^A-Za-z0-9])+$")  # "%s:%s", "%(user)s/%(pw)s"
+#: source code, where a bare word after "password:" is a type or a variable; in
+#: configuration files and documents it is the password
+_CODE_SUFFIXES = frozenset(
+    [".py", ".pyi", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".java", ".kt", ".scala", ".go", ".rs", ".rb",
+     ".php", ".cs", ".c", ".h", ".cc", ".cpp", ".hpp", ".swift", ".m", ".dart", ".lua", ".pl", ".r", ".vue"]
+)
+_HUMPS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
 #: tokens with a detector of their own (https://x-access-token:ghs_...@github.com)
 _OTHER_SECRET = re.compile(r"^(?:gh[pousr]_|github_pat_|xox[a-z]-|xapp-|eyJ|AKIA|ASIA)")
 _VARLIKE = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
@@ -141,10 +149,25 @@ def _key_names_password(form: str, key: str) -> bool:
     return last in ("pass", "pwd", "pword", "pw") or last.endswith(_PW_WORDS)
 
 
-def rejects(value: str, quoted: bool, after: str) -> bool:
+def _looks_like_a_name(v: str) -> bool:
+    """Whether an identifier reads as a name (``str``, ``HiddenText``, ``o_entry``, ``myKey1``).
+
+    Names switch from lower to upper case only at word boundaries; random
+    letters (``yGFGebhTpJPzfT``) switch every few characters.
+    """
+    for part in v.split("_"):
+        letters = "".join(c for c in part if c.isalpha())
+        switches = sum(1 for a, b in zip(letters, letters[1:]) if a.islower() and b.isupper())
+        if switches * 6 > len(letters):
+            return False
+    return True
+
+
+def rejects(value: str, quoted: bool, after: str, code: bool = True) -> bool:
     """Whether ``value`` is a placeholder, a reference, code or prose rather than a password.
 
-    ``after`` is the rest of the line behind an unquoted value.
+    ``after`` is the rest of the line behind an unquoted value; ``code`` says the
+    text is source code rather than configuration or a document.
     """
     v = value.strip()
     low = v.lower()
@@ -156,26 +179,28 @@ def rejects(value: str, quoted: bool, after: str) -> bool:
         return True
     if len(set(low)) == 1 or not any(c.isalnum() for c in v):
         return True
-    if "%s" in v or "{}" in v or "%d" in v:  # format strings
+    if "{}" in v or _FORMAT.search(v) or v.count("%s") + v.count("%d") >= 2:  # format strings
         return True
     if _OTHER_SECRET.match(v):  # reported by its own detector, once
         return True
-    if v.isalpha() and _VARLIKE.search(v):  # "bandpass", "challengePassword": names, not secrets
+    if v.isalpha() and _VARLIKE.search(v) and _looks_like_a_name(v):  # "bandpass", "challengePassword"
         return True
     if quoted:
         # UI strings, messages and docs: "Enter your password", "The \"pass\" statement"
         words = v.split()
         return len(words) >= 2 and sum(w.strip("\"'.,:;!?()").isalpha() for w in words) >= 0.6 * len(words)
-    if _CODE.match(v) or (_IDENT.match(v) and _VARLIKE.search(v)):
+    if _CODE.match(v) or (_IDENT.match(v) and _VARLIKE.search(v) and _looks_like_a_name(v)):
         return True
-    if re.match(r"^[&*][A-Za-z_][\w-]*$", v):  # YAML anchor/alias
+    if re.match(r"^[&*][a-z_][a-z0-9_-]*$", v):  # YAML anchor/alias (*default_password)
         return True
     rest = after.strip()
     if _IDENT.match(v) and rest[:1] in (",", ")"):  # keyword argument passing a variable
         return True
-    # a bare word is a type, a variable or a word of prose far more often than a
-    # password: unquoted values must carry a digit or a symbol
-    if re.fullmatch(r"[A-Za-z_]+", v):
+    # a bare word is a type or a variable in code; in a config file or a document
+    # only a plain lower-case word, snake_case or CONSTANT_CASE name is taken for one
+    if re.fullmatch(r"[A-Za-z_]+", v) and _looks_like_a_name(v) and (
+        code or v.islower() or ("_" in v and v.isupper())
+    ):
         return True
     # prose: "Password: enter it below" - a word followed by more words
     return bool(v.isalpha() and rest and not rest.startswith(("#", "//", ";", "--")) and re.match(r"[A-Za-z]", rest))
@@ -213,6 +238,9 @@ class PasswordDetector(PatternDetector):
     def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:
         text = segment.text
         window = text[start:end].lower()
+        # "outer.zip!inner/app.py" names the member; the suffix of its last part decides
+        name = segment.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1].lower()
+        code = "." in name and name[name.rfind("."):] in _CODE_SUFFIXES
         seen: set[int] = set()
         for form, rx in _FORMS:
             # skip the forms whose fixed text is absent: nine regexes per window add up
@@ -231,7 +259,7 @@ class PasswordDetector(PatternDetector):
                 if vs in seen or not value:
                     continue
                 after = text[ve:ve + 200].split("\n", 1)[0]
-                if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after):
+                if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after, code):
                     continue
                 seen.add(vs)
                 yield Match(

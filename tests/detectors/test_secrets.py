@@ -112,6 +112,7 @@ def test_aws_secret_found(engine: Engine, text: str) -> None:
         (f"checksum = {AWS_SECRET}", "40 characters without AWS context"),
         ("aws_secret_access_key = " + "a1b2c3d4e5" * 4, "hex/low entropy"),
         ("aws_secret_access_key = abcdefghijklmnopqrstuvwxyzabcdefghijklmn", "one character class"),
+        ("aws_secret_access_key = " + "A1B2C3D4E5F6A7B8C9D0" * 2, "upper-case hex"),
         (f"aws_secret_access_key = {AWS_SECRET}XY", "longer than 40"),
     ],
 )
@@ -320,6 +321,11 @@ def test_private_key_near_misses(engine: Engine, text: str) -> None:
         ("password: str = \"K8s!pw77\"", "K8s!pw77"),
         ("ADMIN_PASSWORD2=$aB3dE5fG9", "$aB3dE5fG9"),
         ("password: %Tr0ub4dor", "%Tr0ub4dor"),
+        ("password = *FZAfKOhZ_g9ZJnXVQ", "*FZAfKOhZ_g9ZJnXVQ"),
+        ("password = yGFGebhTpJPzfT", "yGFGebhTpJPzfT"),
+        ("DB_PASSWORD=vkgDzVfbZKEy", "vkgDzVfbZKEy"),
+        ("DB_PASSWORD=Yrmnzlptqd_IOJ", "Yrmnzlptqd_IOJ"),
+        ('  password: "hE3%dMw0Cc"', "hE3%dMw0Cc"),
     ],
 )
 def test_password_found(engine: Engine, text: str, value: str) -> None:
@@ -386,6 +392,17 @@ def test_password_found(engine: Engine, text: str, value: str) -> None:
 )
 def test_password_placeholders_and_code_are_not_findings(engine: Engine, text: str) -> None:
     assert found(engine, text, "secret.password") == []
+
+
+def test_password_bare_word_depends_on_the_kind_of_file(engine: Engine) -> None:
+    # in code a bare word after "password:" is a type or a variable; in config it is the value
+    def values(text: str, path: str) -> list[str]:
+        return [m.value for m in engine.scan(Segment(text=text, path=path)) if m.detector == "secret.password"]
+
+    assert values("def f(password: HiddenText): ...", "auth.py") == []
+    assert values("password: Welcome", "outer.zip!deploy/app.yaml") == ["Welcome"]
+    assert values("password: Welcome", "deploy/app.yaml") == ["Welcome"]
+    assert values("password: welcome", "deploy/app.yaml") == []
 
 
 def test_password_value_is_the_password_only(engine: Engine) -> None:
