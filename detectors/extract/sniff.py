@@ -107,8 +107,10 @@ def sniff_head(head: bytes) -> str:
     low = text[:2048].lower()
     if low.startswith(("<!doctype html", "<html")) or (low.startswith("<") and ("<html" in low or "<body" in low)):
         return HTML
-    if low.startswith("<?xml") or (low.startswith("<") and re.match(r"<[a-z_][\w.:-]*[\s>/]", low) and
-                                   low.rstrip().endswith(">")):
+    # XML only when it says so (declaration, or a namespaced root): a text file
+    # that merely starts with "<" would stop at the first parse error as XML,
+    # while the text reader loses nothing.
+    if low.startswith("<?xml") or re.match(r"<[a-z_][\w.:-]*\s[^>]*xmlns[:=]", low):
         return HTML if "<html" in low else XML
     if enc in ("utf-8", "cp1252", "latin-1", "gb18030", "big5") and _looks_like_mail(head[bom:]):
         return EML

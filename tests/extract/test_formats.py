@@ -229,3 +229,19 @@ def test_zip_names_in_gbk_are_decoded() -> None:
 def test_pdf_without_text_layer_says_so() -> None:
     r = collect(extract_bytes(m.pdf(["", ""]), "scan.pdf"))  # pages with no text: a scan, to OCR later
     assert [(n.kind, n.reason, n.attributes["pages"]) for n in r.notices] == [("skipped", "no text layer", 2)]
+
+
+def test_legacy_powerpoint_text_runs() -> None:
+    # PowerPoint 97 keeps slide text as UTF-16 (TextCharsAtom) or 8-bit runs inside its record stream
+    stream = b"\x00\x00\xa0\x0f" + f"第一页 {m.PHONE}".encode("utf-16-le") + b"\x00\x00\xa8\x0f" + b"Quarterly plan"
+    r = collect(extract_bytes(m.ole_file({"PowerPoint Document": stream, "Current User": b"\x00" * 20}), "old.ppt"))
+    assert r.media_type == "application/vnd.ms-powerpoint"
+    assert f"第一页 {m.PHONE}" in r.text() and "Quarterly plan" in r.text()
+
+
+def test_text_that_only_looks_like_markup_is_read_as_text() -> None:
+    data = ("<info> 用户登录 13812345678\n" * 50 + "<unclosed & broken markup\n" + f"尾部 {m.ID}\n").encode()
+    r = collect(extract_bytes(data, "app.log"))
+    assert r.media_type == "text/plain" and m.ID in r.text() and r.notices == []
+    r = collect(extract_bytes(b'<svc xmlns="urn:x"><k>ghp_x</k></svc>', "conf"))
+    assert r.media_type == "application/xml" and "ghp_x" in r.text()
