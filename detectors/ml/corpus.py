@@ -660,6 +660,24 @@ TEMPLATES: tuple[Template, ...] = (
         "Holiday homework will be checked in the first week of term.", "Any questions should be addressed to your child's form tutor.",
         "We wish all pupils and staff a restful break."),
       "{city} Community School"),
+    # ---------------------------------------------------------------- public, number-dense (tables are not rosters)
+    T("zh-stats-1", U, "statistics", "zh",
+      "{city}市{year}年国民经济和社会发展统计公报（数据表）",
+      Rows(6, 14, "指标{num}：{topic}  本年{money}  上年{money}  增长{pct}  编号{ref}"),
+      P(1, 2, "注：本表数据为初步统计数，部分数据因四舍五入存在总计与分项合计不等的情况。", "数据来源：{city}市统计局。")),
+    T("zh-timetable-1", U, "timetable", "zh",
+      "{city}站列车时刻表（{date}起执行）",
+      Rows(8, 16, "车次G{num}{num}  {city}—{city}  开车{q}{q}:{num}  到达{q}{q}:{num}  票价{money}  检票口{num}"),
+      P(1, 2, "以上信息仅供参考，请以车站公告为准。", "旅客可拨打客服电话{phone}查询。")),
+    T("en-stats-1", U, "statistics", "en",
+      "League table and results - round {num}",
+      Rows(8, 16, "{city} {num} played {num} won {num} drawn {num} lost  goal difference {num}  points {score}  ref {ref}"),
+      P(1, 2, "Results are provisional until confirmed by the league.", "Source: official league statistics.")),
+    T("en-catalogue-1", U, "catalogue", "en",
+      "Product catalogue {year} - {product} range",
+      Rows(8, 16, "SKU {emp}-{num}  {product}  model {ref}  list price {money}  stock code {phone}  warranty {num} months"),
+      P(1, 2, "Prices include VAT and are subject to change without notice.", "Order details and delivery times on our website.")),
+
 )
 
 

@@ -45,7 +45,7 @@ class SensitiveDocumentDetector(Detector):
         cache_size: int = 1024,
         explain_top: int = 8,
     ) -> None:
-        if not 0.0 < threshold < 1.0:
+        if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
         self.model_path = Path(model_path) if model_path else ml_model.default_model_path()
         self.model = ml_model.load(self.model_path)  # ModelError if missing, untrusted or corrupt

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import sklearn
 import skops.io as sio
-from sklearn.feature_extraction.text import TfidfTransformer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
@@ -85,7 +85,7 @@ def corpus_hash(texts: Sequence[str], labels: Sequence[int]) -> str:
 
 def is_explainable(term: str) -> bool:
     """A term may appear in an explanation: no digit shape, address or long token."""
-    return _EXPLAINABLE.fullmatch(term) is not None
+    return _EXPLAINABLE.fullmatch(term) is not None and term not in ENGLISH_STOP_WORDS
 
 
 @dataclass

@@ -84,6 +84,8 @@ def test_threshold_is_the_policy_knob(tiny_model_path: Path) -> None:
     assert len(list(SensitiveDocumentDetector(tiny_model_path, threshold=max(0.01, p - 0.005)).scan(Segment(text, "a")))) == 1
     with pytest.raises(ValueError):
         SensitiveDocumentDetector(tiny_model_path, threshold=1.5)
+    with pytest.raises(ValueError):
+        SensitiveDocumentDetector(tiny_model_path, threshold=-0.1)
 
 
 def test_only_the_head_of_a_document_is_classified(detector: SensitiveDocumentDetector) -> None:
