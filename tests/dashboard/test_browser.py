@@ -116,7 +116,9 @@ async def test_viewer_cannot_change_anything(browser, collector: Collector) -> N
     for url, form in ((f"/alerts/{target}/status", {"status": "false_positive"}),
                       ("/alerts/bulk", {"op": "acknowledge", "ids": str(target)}),
                       ("/agents/agent-1/revoke", {}),
-                      ("/devices/1/status", {"status": "lost"})):
+                      ("/devices/1/status", {"status": "lost"}),
+                      (f"/incidents/{collector.seeded.incident_id}/status", {"status": "closed"}),
+                      ("/review", {})):
         r = await page.request.post(collector.url + url, form={**form, "csrf_token": token or ""}, max_redirects=0)
         assert r.status == 403, url
         assert "does not allow" in await r.text()

@@ -244,3 +244,17 @@ async def test_incident_close_with_note_is_audited(collector: Collector, alice) 
     assert stored is not None and stored.status == "closed"
     r = await alice.post(f"{collector.url}/incidents/{inc_id}/status", data={"csrf_token": token, "status": "gone"})
     assert r.status == 400 and "Unknown status gone" in await r.text()
+
+
+async def test_review_without_a_document_is_a_clear_error(collector: Collector, alice) -> None:
+    token = await token_of(alice, collector.url + "/review")
+    form = aiohttp.FormData()
+    form.add_field("other", "x")
+    r = await alice.post(collector.url + "/review", data=form, headers={"X-CSRF-Token": token})
+    assert r.status == 400 and "The request was not valid" in await r.text()
+    # the plain-form fallback carries the token in the action URL (multipart bodies are not read for it)
+    form = aiohttp.FormData()
+    form.add_field("document", "季度工作总结，无敏感内容。".encode(), filename="a.txt", content_type="text/plain")
+    r = await alice.post(f"{collector.url}/review?csrf_token={token}", data=form)
+    html = await r.text()
+    assert r.status == 200 and 'id="verdict-text">No sensitive content found<' in html
