@@ -36,7 +36,12 @@ def bench_leakwarden(files: list[Path], backend: str) -> tuple[float, int]:
     scanner = Scanner(load_policy(None), hash_key=b"bench", backend=backend)
     total = sum(f.stat().st_size for f in files)
     t = time.process_time()
-    n = sum(len(scanner.scan_path(f).findings) for f in files)
+    n = 0
+    for f in files:
+        result = scanner.scan_path(f)
+        if result.error:
+            raise SystemExit(f"scan of {f} failed: {result.error}")
+        n += len(result.findings)
     return total / (time.process_time() - t) / 1e6, n
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,6 +101,9 @@ class Finding:
         return d
 
 
+_HIDE = re.compile(r"[^ \-\n]")  # separators stay, so the shape is recognisable
+
+
 def mask(value: str, *, keep_start: int | None = None, keep_end: int | None = None) -> str:
     """Render a value with its middle hidden: ``6501**********0877``.
 
@@ -116,13 +120,10 @@ def mask(value: str, *, keep_start: int | None = None, keep_end: int | None = No
             keep_start, keep_end = 1, 1
         else:
             keep_start, keep_end = 0, 0
-    out = []
-    for i, ch in enumerate(value):
-        if i < keep_start or i >= n - keep_end or ch in " -\n":
-            out.append(ch)
-        else:
-            out.append("*")
-    return "".join(out)
+    if keep_start + keep_end >= n:
+        return "*" * n if n else ""
+    middle = _HIDE.sub("*", value[keep_start:n - keep_end])
+    return value[:keep_start] + middle + value[n - keep_end:]
 
 
 def keyed_hash(key: bytes, value: str) -> str:
