@@ -80,6 +80,9 @@ class ServerConfig:
     log_level: str = "info"
     metrics_token: str | None = None
     grading: GradingConfig = None  # type: ignore[assignment]  # always set by load/defaults
+    #: sections owned and validated by other areas (server/forward, server/dashboard), passed through raw
+    forward: Any = None
+    dashboard: Any = None
 
     def with_overrides(self, **changes: Any) -> "ServerConfig":
         return replace(self, **changes)
@@ -303,6 +306,8 @@ def parse(raw: Any, source: str = "<config>", *, env: dict[str, str] | None = No
         metrics_token=env.get("LEAKWARDEN_METRICS_TOKEN") or top.section_text("metrics", "token"),
         log_level=logging_.text("level", base.log_level, choices=("debug", "info", "warning", "error")) or "info",
         grading=_grading(top.section("grading")),
+        forward=top.get("forward", None),
+        dashboard=top.get("dashboard", None),
     )
     if cfg.offline_after < cfg.heartbeat_interval:
         raise agents.error("offline_after", "must be at least heartbeat_interval")

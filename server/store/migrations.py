@@ -12,7 +12,33 @@ TYPES: dict[str, dict[str, str]] = {
     "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "real": "DOUBLE PRECISION", "bigint": "BIGINT"},
 }
 
-MIGRATIONS: list[tuple[int, str, str]] = [
+#: text search over alerts (the ``q`` filter): an index per dialect
+TEXT_SEARCH = {
+    "sqlite": """
+CREATE VIRTUAL TABLE alerts_text USING fts5(body, tokenize = 'trigram');
+INSERT INTO alerts_text (rowid, body) SELECT id, title || ' ' || COALESCE(path, '') || ' ' || COALESCE(host, '')
+    || ' ' || COALESCE("user", '') FROM alerts;
+CREATE TRIGGER alerts_text_insert AFTER INSERT ON alerts BEGIN
+    INSERT INTO alerts_text (rowid, body) VALUES (new.id, new.title || ' ' || COALESCE(new.path, '') || ' '
+        || COALESCE(new.host, '') || ' ' || COALESCE(new."user", ''));
+END;
+CREATE TRIGGER alerts_text_delete AFTER DELETE ON alerts BEGIN
+    DELETE FROM alerts_text WHERE rowid = old.id;
+END;
+CREATE TRIGGER alerts_text_update AFTER UPDATE OF title ON alerts BEGIN
+    UPDATE alerts_text SET body = new.title || ' ' || COALESCE(new.path, '') || ' ' || COALESCE(new.host, '')
+        || ' ' || COALESCE(new."user", '') WHERE rowid = new.id;
+END
+""",
+    "postgresql": """
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX alerts_text_trgm ON alerts USING gin ((title || ' ' || COALESCE(path, '') || ' ' || COALESCE(host, '')
+    || ' ' || COALESCE("user", '')) gin_trgm_ops)
+""",
+}
+ALERT_TEXT_SQL = "(title || ' ' || COALESCE(path, '') || ' ' || COALESCE(host, '') || ' ' || COALESCE(\"user\", ''))"
+
+MIGRATIONS: list[tuple[int, str, str | dict[str, str]]] = [
     (1, "initial schema", """
 CREATE TABLE users (
     id {id},
@@ -190,10 +216,27 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 """),
+    (2, "alert text search", TEXT_SEARCH),
 ]
 
 
-def statements(version_sql: str, dialect: str) -> list[str]:
+def statements(version_sql: str | dict[str, str], dialect: str) -> list[str]:
+    if isinstance(version_sql, dict):  # dialect-specific: used as is (triggers hold ';' inside BEGIN..END)
+        text = version_sql[dialect]
+        parts, current = [], []
+        for line in text.strip().splitlines():
+            current.append(line)
+            stripped = line.strip()
+            if stripped.endswith(";") and not _inside_trigger(current) or stripped == "END;":
+                parts.append("\n".join(current).rstrip(";"))
+                current = []
+        if current:
+            parts.append("\n".join(current).rstrip(";"))
+        return [p.strip() for p in parts if p.strip()]
     sql = version_sql.format(**TYPES[dialect])
     lines = [ln for ln in sql.splitlines() if not ln.strip().startswith("--")]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _inside_trigger(lines: list[str]) -> bool:
+    return lines[0].lstrip().upper().startswith("CREATE TRIGGER") and lines[-1].strip() != "END;"

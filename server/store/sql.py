@@ -19,7 +19,7 @@ from server.store.interface import (
     OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken, EventRecord,
     Incident, OutboxItem, Review, Session, User,
 )
-from server.store.migrations import MIGRATIONS, statements
+from server.store.migrations import ALERT_TEXT_SQL, MIGRATIONS, statements
 
 _enc = msgspec.json.Encoder()
 _dec = msgspec.json.Decoder()
@@ -35,6 +35,11 @@ def loads(text: str | None) -> Any:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def detector_keys(detectors: list[str]) -> list[str]:
+    """Index keys of an alert: each detector id, and each family as ``family.*``."""
+    return sorted(set(detectors) | {d.split(".", 1)[0] + ".*" for d in detectors})
 
 
 def _marks(n: int) -> str:
@@ -333,7 +338,7 @@ class SqlStore:
             alert.id = rows[0]["id"]
             if alert.detectors:
                 await tx._x.executemany("INSERT INTO alert_detectors (alert_id, detector) VALUES (?, ?)",
-                                        [(alert.id, d) for d in sorted(set(alert.detectors))])
+                                        [(alert.id, d) for d in detector_keys(alert.detectors)])
         return alert
 
     async def get_alert(self, alert_id: int) -> Alert | None:
@@ -360,15 +365,6 @@ class SqlStore:
             if value is not None:
                 where.append(f"{col} = ?")
                 args.append(value)
-        if flt.detector:
-            if flt.detector.endswith(".*"):
-                # a range on the primary key: uses the index, unlike LIKE 'family.%'
-                prefix = flt.detector[:-1]
-                where.append("id IN (SELECT alert_id FROM alert_detectors WHERE detector >= ? AND detector < ?)")
-                args += [prefix, prefix[:-1] + "/"]
-            else:
-                where.append("id IN (SELECT alert_id FROM alert_detectors WHERE detector = ?)")
-                args.append(flt.detector)
         if flt.since is not None:
             where.append("time >= ?")
             args.append(float(flt.since))
@@ -376,18 +372,34 @@ class SqlStore:
             where.append("time < ?")
             args.append(float(flt.until))
         if flt.q:
-            like = "ILIKE" if self.pg else "LIKE"
             pattern = f"%{_escape_like(flt.q)}%"
-            where.append(f"(title {like} ? ESCAPE '\\' OR path {like} ? ESCAPE '\\' OR host {like} ? ESCAPE '\\' "
-                         f"OR \"user\" {like} ? ESCAPE '\\')")
-            args += [pattern] * 4
+            if self.pg:  # the expression of the trigram index (migration 2)
+                where.append(f"{ALERT_TEXT_SQL} ILIKE ? ESCAPE '\\'")
+                args.append(pattern)
+            elif len(flt.q) >= 3 and not set(flt.q) & {"%", "_", "\\"}:
+                # the FTS5 trigram index answers LIKE for 3+ characters (it knows no ESCAPE)
+                where.append("id IN (SELECT rowid FROM alerts_text WHERE body LIKE ?)")
+                args.append(f"%{flt.q}%")
+            else:
+                where.append("(title || ' ' || COALESCE(path, '') || ' ' || COALESCE(host, '') || ' ' || "
+                             "COALESCE(\"user\", '')) LIKE ? ESCAPE '\\'")
+                args.append(pattern)
         if flt.before_id is not None:
             where.append("id < ?")
             args.append(flt.before_id)
-        sql = f"SELECT {ALERT_COLS} FROM alerts"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY id DESC LIMIT ?"
+        if flt.detector:
+            # walk the (detector, alert_id) key backwards: newest first, stops after one page.
+            # Families are stored as their own key ("pii.*"), so they walk the same way.
+            cols = ", ".join(f"a.{c.strip()}" for c in ALERT_COLS.split(","))
+            # (the filter columns exist only in alerts, so they need no table prefix)
+            sql = (f"SELECT {cols} FROM alert_detectors d JOIN alerts a ON a.id = d.alert_id WHERE d.detector = ?"
+                   + "".join(f" AND {w}" for w in where) + " ORDER BY d.alert_id DESC LIMIT ?")
+            args.insert(0, flt.detector)
+        else:
+            sql = f"SELECT {ALERT_COLS} FROM alerts a"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            sql += " ORDER BY id DESC LIMIT ?"
         rows = await self._x.fetch(sql, *args, flt.limit + 1)
         items = [_alert(r) for r in rows[:flt.limit]]
         return AlertPage(items=items, next_cursor=items[-1].id if len(rows) > flt.limit and items else None)
