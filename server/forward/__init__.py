@@ -80,6 +80,8 @@ def setup(app: web.Application, *, config: ForwardConfig | None = None, clock: C
             await session.close()
 
     app.cleanup_ctx.append(forwarding)
-    from server.forward import api  # the routes import the collector's API helpers
+    # Imported here, not at the top: server.api imports server.config, which may import
+    # server.forward.config (this package) while it is itself being imported.
+    from server.forward import api
 
     app.router.add_routes(api.routes)
