@@ -117,7 +117,7 @@ class Forwarder:
 
     async def on_alert(self, alert: Any) -> None:
         """The ALERT_LISTENERS callable: an alert was created or its level rose."""
-        if not self.config.enabled:
+        if not self.config.enabled or not self.router.routes:
             return
         v = self.view(alert)
         now = self.clock()
