@@ -15,8 +15,10 @@ from aiohttp import web
 from server.dashboard.render import build_environment
 from server.dashboard.security import security_middleware
 from server.dashboard.session import page_errors
+from server.dashboard.settings import parse as parse_settings
 from server.dashboard.state import DASHBOARD, DashboardState
 from server.dashboard.views import alerts, auth, pages, review
+from server.keys import CONFIG
 
 STATIC_DIR = Path(__file__).parent / "static"
 #: explicit registry of the dashboard's route tables
@@ -24,7 +26,9 @@ ROUTE_TABLES = (auth.routes, pages.routes, alerts.routes, review.routes)
 
 
 def setup(app: web.Application) -> None:
-    app[DASHBOARD] = DashboardState(env=build_environment())
+    config = app[CONFIG]
+    settings = parse_settings(getattr(config, "dashboard", None), config.source)  # ConfigError at start
+    app[DASHBOARD] = DashboardState(env=build_environment(), tz=settings.tz, page_size=settings.page_size)
     app.middlewares.append(security_middleware)
     app.middlewares.append(page_errors)
     for table in ROUTE_TABLES:

@@ -7,10 +7,14 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
+
+from leakwarden.errors import ConfigError
 
 from server.dashboard import catalog, i18n
 from server.dashboard.render import build_environment
+from server.dashboard.settings import parse
 
 PACKAGE = Path(catalog.__file__).parent
 ROOT = PACKAGE.parents[1]
@@ -70,3 +74,14 @@ def test_every_dashboard_file_is_package_data() -> None:
     for path in PACKAGE.rglob("*"):
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".py":
             assert any(fnmatch.fnmatch(path.name, g) for g in globs), f"{path} would not be installed"
+
+
+def test_dashboard_config_section_is_validated() -> None:
+    assert parse(None, "s.yaml").page_size == 50
+    ok = parse({"timezone": "Asia/Shanghai", "page_size": 100}, "s.yaml")
+    assert ok.page_size == 100 and str(ok.tz) == "Asia/Shanghai"
+    for raw, key in (({"timezone": "Mars/Olympus"}, "dashboard.timezone"), ({"page_size": 5}, "dashboard.page_size"),
+                     ({"colour": "red"}, "dashboard.colour"), ([], "dashboard")):
+        with pytest.raises(ConfigError) as e:
+            parse(raw, "s.yaml")
+        assert e.value.key == key and "s.yaml" in str(e.value)
