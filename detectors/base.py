@@ -44,6 +44,10 @@ class PatternDetector(Detector):
     matched as their UTF-8 bytes) but character classes must be ASCII.
     ``pattern`` verifies candidates on the text (``str``) and may use anything
     Python's ``re`` offers; group ``value`` (or the whole match) is the value.
+
+    The prefilter must match (at least a part of) everything the pattern
+    accepts: a value the prefilter misses is only found when another hit's
+    window happens to cover it, and the two backends would then disagree.
     """
 
     prefilter: ClassVar[str]
@@ -65,7 +69,11 @@ class PatternDetector(Detector):
 
     def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:
         text = segment.text
-        for m in self.pattern.finditer(text, start, end):
+        # Python's re treats ``endpos`` as the end of the string, so a token cut at
+        # the window edge would pass a (?![0-9]) boundary check. Searching one
+        # margin further lets boundary checks see the real next character; a match
+        # found twice by neighbouring windows is deduplicated by the engine.
+        for m in self.pattern.finditer(text, start, min(len(text), end + self.margin)):
             group = "value" if "value" in self.pattern.groupindex else 0
             value = m.group(group)
             if value is None or not self.validate(value, m, segment):

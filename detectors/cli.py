@@ -117,6 +117,9 @@ def _text_line(r: ScanResult) -> list[str]:
         value = f.value if f.value is not None else f.masked
         out.append(f"{where}: {f.detector} {f.severity.label} {f.confidence:.2f} {value!s}"
                    + (f" ({attrs})" if attrs else ""))
+    if r.omitted:
+        counts = ", ".join(f"{n} {d}" for d, n in sorted(r.omitted.items()))
+        out.append(f"{r.path}: {sum(r.omitted.values())} more findings not listed ({counts}; max_findings_per_file)")
     return out
 
 
@@ -147,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         n_skipped += result.skipped is not None
         if result.findings:
             n_with += 1
-            n_findings += len(result.findings)
+            n_findings += len(result.findings) + sum(result.omitted.values())
         if args.format == "jsonl":
             progress.done()
             out.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")

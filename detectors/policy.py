@@ -26,7 +26,8 @@ from leakwarden.errors import ConfigError
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "configs" / "policies" / "default.yaml"
 _ID = re.compile(r"^custom\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
-_TOP_KEYS = {"version", "min_confidence", "detectors", "custom", "ml", "limits", "hash_key_file"}
+_TOP_KEYS = {"version", "min_confidence", "detectors", "custom", "ml", "limits", "hash_key_file",
+             "max_findings_per_file"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,9 @@ class Policy:
     ml: MlSettings = MlSettings()
     limits: ExtractLimits = ExtractLimits()
     hash_key_file: str | None = None
+    #: findings kept per scanned file; the rest are counted per detector, so a
+    #: 1 GB log with a million values scans in bounded memory
+    max_findings_per_file: int = 10_000
 
     def is_enabled(self, detector_id: str) -> bool:
         on = any(fnmatch.fnmatchcase(detector_id, pat) for pat in self.enabled)
@@ -197,13 +201,14 @@ def parse_policy(raw: Any, source: str) -> Policy:
     )
 
     limits = _limits(r, top.get("limits"))
+    max_findings = int(r.number(top.get("max_findings_per_file", 10_000), "max_findings_per_file", 1, 10**7))
     key_file = top.get("hash_key_file")
     if key_file is not None and not isinstance(key_file, str):
         raise r.fail("hash_key_file", "must be a path")
     return Policy(
         source=source, min_confidence=min_conf, enabled=enabled, disabled=disabled, settings=settings,
         custom=tuple(custom), ml=ml, limits=limits,
-        hash_key_file=str(base_dir / key_file) if key_file else None,
+        hash_key_file=str(base_dir / key_file) if key_file else None, max_findings_per_file=max_findings,
     )
 
 

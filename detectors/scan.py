@@ -43,6 +43,7 @@ class ScanResult:
     content_hash: str | None = None  # keyed HMAC of the bytes, for correlation
     warnings: list[str] = field(default_factory=list)  # member-level problems
     bytes_scanned: int = 0
+    omitted: dict[str, int] = field(default_factory=dict)  # findings past the per-file cap, by detector
 
     def to_dict(self) -> dict[str, object]:
         d: dict[str, object] = {
@@ -58,6 +59,8 @@ class ScanResult:
             d["skipped"] = self.skipped
         if self.warnings:
             d["warnings"] = self.warnings
+        if self.omitted:
+            d["omitted"] = self.omitted
         return d
 
 
@@ -184,11 +187,17 @@ class Scanner:
                 base = prev_base + prev_len - item.count_from
             bases[key] = (base, len(item.text))
             result.bytes_scanned += len(item.text) - item.count_from
-            result.findings.extend(self.findings_for(item, base))
+            self._keep(result, self.findings_for(item, base))
+
+    def _keep(self, result: ScanResult, findings: list[Finding]) -> None:
+        room = self.policy.max_findings_per_file - len(result.findings)
+        result.findings.extend(findings[:max(room, 0)])
+        for f in findings[max(room, 0):]:
+            result.omitted[f.detector] = result.omitted.get(f.detector, 0) + 1
 
     def _notice(self, notice: Notice, result: ScanResult) -> None:
         if notice.kind in NOTICE_SEVERITY:
-            result.findings.append(Finding(
+            self._keep(result, [Finding(
                 detector=notice.kind,
                 severity=NOTICE_SEVERITY[notice.kind],
                 confidence=1.0,
@@ -196,7 +205,7 @@ class Scanner:
                 masked="",
                 hash=keyed_hash(self.hash_key, f"{notice.kind}:{notice.path}"),
                 attributes={"reason": notice.reason, **notice.attributes},
-            ))
+            )])
         elif notice.kind == "skipped" and notice.path == result.path:
             result.skipped = notice.reason
         else:

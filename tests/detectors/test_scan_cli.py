@@ -123,3 +123,17 @@ def test_console_script_runs(tmp_path: Path) -> None:
                           env={**os.environ, "LEAKWARDEN_HASH_KEY": "aa"}, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"path": str(f), "findings": [], "error": None, "media_type": "text/plain"}
+
+
+def test_findings_past_the_per_file_cap_are_counted_not_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.e2e.burst import resident_id
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text("max_findings_per_file: 5\n")
+    f = tmp_path / "many.txt"
+    f.write_text("".join(f"身份证 {resident_id(i)}\n" for i in range(20)), encoding="utf-8")
+    code, out, _ = scan(capsys, "--format", "jsonl", "--policy", str(policy), str(f))
+    result = jsonl(out)[str(f)]
+    assert code == 1 and len(result["findings"]) == 5 and result["omitted"] == {"pii.cn_resident_id": 15}
+    code, out, _ = scan(capsys, "--policy", str(policy), str(f))
+    assert "15 more findings not listed" in out and "20 findings in 1 files" in out
