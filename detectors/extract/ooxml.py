@@ -213,7 +213,7 @@ def _sheet(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, sheet: str,
     def code(name: str) -> int:
         c = codes.get(name)
         if c is None:
-            c = codes[name] = _SHEET_CODES.get(local(name), 0)
+            c = codes[name] = _SHEET_CODES.get(local(name), -1)  # -1, not 0: cached misses stay truthy
         return c
 
     def start(name: str, attrs: dict[str, str]) -> None:
