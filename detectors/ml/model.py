@@ -2,9 +2,10 @@
 
 The pipeline is :class:`~detectors.ml.features.CharWordHasher` (character
 1..3-grams and Latin words, hashed into 2**18 buckets) -> TF-IDF (sublinear tf,
-l2) -> logistic regression. Logistic regression gives probabilities that are
-calibrated by construction of its loss, and its coefficients explain a verdict
-directly (contribution of a feature = its tf-idf weight x its coefficient).
+l2) -> logistic regression, whose coefficients explain a verdict directly
+(contribution of a feature = its tf-idf weight x its coefficient). Its decision
+value is turned into a probability by Platt scaling fitted on documents of
+held-out groups (:func:`train`), so probabilities hold for unseen kinds of text.
 
 Model files are skops archives, never pickle. Loading first lists the types
 the file would instantiate and refuses the file unless every one is in
@@ -40,7 +41,9 @@ FORMAT = "leakwarden.ml.sensitive_document"
 FORMAT_VERSION = 1
 DEFAULT_MODEL = "sensitive_document.skops"
 
-#: the only non-default types a model file may contain; anything else is refused
+#: the types a model file may make skops build beyond its own safe defaults; anything else
+#: is refused before loading (the sklearn/NumPy entries keep loading stable if skops
+#: narrows its defaults)
 TRUSTED_TYPES: tuple[str, ...] = (
     "detectors.ml.features.CharWordHasher",
     "sklearn.feature_extraction.text.TfidfTransformer",
