@@ -105,6 +105,7 @@ def prepare(
     agent["files"]["roots"] = [str(watch)]
     agent["files"]["settle"] = 0.3
     agent.setdefault("detection", {})["hash_key_file"] = str(hash_key)
+    agent["detection"]["policy"] = str(CONFIGS / "policies" / "endpoint.yaml")  # patterns + ML
     agent["devices"]["policy"] = str(CONFIGS / "devices.yaml")
     agent["network"]["destinations"] = str(CONFIGS / "destinations.yaml")
     agent["heartbeat_interval"] = 15
