@@ -52,14 +52,19 @@ class _HTMLText(html.parser.HTMLParser):
         self.out.append(f"\n{data}\n")
 
 
-_DECLARED = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_XML_DECLARED = re.compile(rb"""^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?([A-Za-z0-9._-]{1,40})""", re.IGNORECASE)
 
 
-def _decoded_stream(blob: Blob, *, declared: bool = False) -> Iterator[str]:
+def _decoded_stream(blob: Blob, *, xml: bool = False) -> Iterator[str]:
     found = detect_encoding(blob.head()) or ("utf-8", 0)
     enc, bom = found
-    # An XML declaration names the encoding (UTF-16 is already known by its BOM/NULs).
-    m = _DECLARED.match(blob.head()[bom:]) if declared and not enc.startswith("utf-16") else None
+    # What the document declares (XML declaration, HTML meta charset) wins over
+    # guessing; UTF-16 is already known by its BOM or NULs.
+    head = blob.head()[bom:]
+    m = None
+    if not enc.startswith("utf-16"):
+        m = _XML_DECLARED.match(head) if xml else _META_CHARSET.search(head[:4096])
     if m:
         name = m.group(1).decode("ascii").lower()
         name = {"gb2312": "gb18030", "gbk": "gb18030"}.get(name, name)
@@ -124,7 +129,7 @@ def extract_xml(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     parser.CharacterDataHandler = out.append
     ch = Chunker(walk.limits, path=blob.display, media_type=XML)
     try:
-        for piece in _decoded_stream(blob, declared=True):
+        for piece in _decoded_stream(blob, xml=True):
             walk.budget.check_time()
             parser.Parse(piece.encode("utf-8", "surrogatepass"), False)
             yield from ch.add(_squeeze("".join(out)))

@@ -245,3 +245,9 @@ def test_text_that_only_looks_like_markup_is_read_as_text() -> None:
     assert r.media_type == "text/plain" and m.ID in r.text() and r.notices == []
     r = collect(extract_bytes(b'<svc xmlns="urn:x"><k>ghp_x</k></svc>', "conf"))
     assert r.media_type == "application/xml" and "ghp_x" in r.text()
+
+
+def test_html_meta_charset_is_honoured() -> None:
+    page = '<html><head><meta charset="big5"><title>公告</title></head><body><p>機密 通知</p></body></html>'
+    r = collect(extract_bytes(page.encode("big5"), "notice.htm"))
+    assert "機密 通知" in r.text() and "公告" in r.text()
