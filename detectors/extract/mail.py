@@ -9,7 +9,6 @@ detection fallback for unknown or lying ones.
 
 from __future__ import annotations
 
-import codecs
 import email
 import email.policy
 from dataclasses import replace
@@ -24,24 +23,18 @@ from detectors.extract.markup import _HTMLText
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import EML
-from detectors.extract.text import detect_encoding
+from detectors.extract.text import declared_codec, detect_encoding
 from detectors.extract.walk import Walk
 
-_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "big5": "big5hkscs", "x-gbk": "gb18030",
-          "ks_c_5601-1987": "cp949", "iso-8859-1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
 _HEADERS = ("Subject", "From", "To", "Cc", "Bcc", "Reply-To")
 
 
 def _decode(payload: bytes, declared: str | None) -> str:
-    if declared:
-        name = _WIDER.get(declared.lower(), declared.lower())
-        try:
-            codecs.lookup(name)
-            text = payload.decode(name, "replace")
-            if text.count("\ufffd") <= len(text) // 100:
-                return text
-        except LookupError:
-            pass
+    name = declared_codec(declared) if declared else None
+    if name:
+        text = payload.decode(name, "replace")
+        if text.count("\ufffd") <= len(text) // 100:  # else the declaration lies: detect
+            return text
     found = detect_encoding(payload[:65536])
     enc, bom = found if found else ("utf-8", 0)
     return payload[bom:].decode(enc, "replace")

@@ -13,7 +13,7 @@ from detectors.extract.chunks import Chunker
 from detectors.extract.notice import Notice
 from detectors.extract.segment import Segment
 from detectors.extract.sniff import HTML, XML
-from detectors.extract.text import detect_encoding
+from detectors.extract.text import declared_codec, detect_encoding
 from detectors.extract.walk import Walk
 
 _BLOCK = frozenset({"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "title",
@@ -66,12 +66,7 @@ def _decoded_stream(blob: Blob, *, xml: bool = False) -> Iterator[str]:
     if not enc.startswith("utf-16"):
         m = _XML_DECLARED.match(head) if xml else _META_CHARSET.search(head[:4096])
     if m:
-        name = m.group(1).decode("ascii").lower()
-        name = {"gb2312": "gb18030", "gbk": "gb18030"}.get(name, name)
-        try:
-            enc = codecs.lookup(name).name
-        except LookupError:
-            pass
+        enc = declared_codec(m.group(1).decode("ascii")) or enc
     src = blob.stream()
     if bom:
         src.read(bom)

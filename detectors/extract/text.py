@@ -113,6 +113,21 @@ def _legacy_encoding(sample: bytes) -> str:
     return "cp1252" if _decodes(sample, "cp1252") else "latin-1"
 
 
+#: declared charsets widened to the superset real senders use (mail, HTML and
+#: XML declare GB2312 and mean GBK/GB18030; Big5 means Big5-HKSCS)
+_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs",
+          "ks_c_5601-1987": "cp949", "iso-8859-1": "cp1252", "us-ascii": "utf-8", "ascii": "utf-8"}
+
+
+def declared_codec(declared: str) -> str | None:
+    """The Python codec for a charset a document declares, or None if unknown."""
+    name = declared.strip().lower()
+    try:
+        return codecs.lookup(_WIDER.get(name, name)).name
+    except LookupError:
+        return None
+
+
 def extract_text(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
     found = detect_encoding(blob.head())
     if found is None:
