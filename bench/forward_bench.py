@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -204,12 +203,10 @@ async def ingest_delay(tmp: Path, hook_port: int, rate: float, seconds: float) -
     from server.app import create_app
     from server.config import default_config
 
-    cfg_path = tmp / "server.yaml"
-    cfg_path.write_text(yaml.safe_dump({"forward": {
-        "destinations": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": "b"}},
-        "routes": [{"to": "hook"}], "dedup": {"window": 0}, "outbox": {"poll_interval": 0.05}}}))
+    forward = {"destinations": {"hook": {"type": "webhook", "url": f"http://127.0.0.1:{hook_port}/hook", "secret": "b"}},
+               "routes": [{"to": "hook"}], "dedup": {"window": 0}, "outbox": {"poll_interval": 0.05}}
     secret = "bench-enrollment-secret-0123456789"
-    app = create_app(default_config(source=str(cfg_path), data_dir=tmp / "collector", enroll_secret=secret,
+    app = create_app(default_config(forward=forward, data_dir=tmp / "collector", enroll_secret=secret,
                                     ingest_rate=default_config().ingest_rate.__class__(rate=1000.0, burst=1000.0)))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

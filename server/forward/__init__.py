@@ -11,14 +11,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-import yaml
 from aiohttp import web
 
-from leakwarden.errors import ConfigError
 from server.forward.config import ForwardConfig, load_forward_config
 from server.forward.destination import Resources
 from server.forward.keys import FORWARD_CONFIG, FORWARDER, SLA
@@ -30,22 +27,12 @@ __all__ = ["setup", "load_forward_config", "ForwardConfig", "Forwarder", "SlaWat
 
 
 def config_of(server_config: Any) -> ForwardConfig:
-    """The validated ``forward`` section from the collector's config.
-
-    The collector's loader may hand us the mapping (``forward``: dict, validated
-    here) or an already loaded :class:`ForwardConfig`; without either, the
-    section is read from the config file the collector loaded.
-    """
-    source = str(getattr(server_config, "source", "configs/server.yaml"))
+    """The validated ``forward`` section: the collector's loader passes the raw mapping through
+    (``ServerConfig.forward``) and it is validated here, once, when the app is created."""
     given = getattr(server_config, "forward", None)
     if isinstance(given, ForwardConfig):
         return given
-    if given is None and Path(source).is_file():
-        try:
-            given = (yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}).get("forward")
-        except (OSError, yaml.YAMLError, AttributeError) as e:
-            raise ConfigError(source, "forward", f"cannot read: {e}") from e
-    return load_forward_config(given, source)
+    return load_forward_config(given, str(getattr(server_config, "source", "configs/server.yaml")))
 
 
 def setup(app: web.Application, *, config: ForwardConfig | None = None, clock: Clock = time.time) -> None:

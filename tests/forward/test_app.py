@@ -12,7 +12,6 @@ from typing import Any
 import jsonschema_rs
 import msgspec
 import pytest
-import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
 from server.app import create_app
@@ -56,15 +55,10 @@ async def syslogs(tls_files: tuple[Path, Path]) -> AsyncIterator[dict[str, Syslo
         await r.stop()
 
 
-def write_config(tmp_path: Path, forward: dict[str, Any]) -> Path:
-    path = tmp_path / "server.yaml"
-    path.write_text(yaml.safe_dump({"forward": forward}), encoding="utf-8")
-    return path
-
-
 async def app_client(tmp_path: Path, forward: dict[str, Any], **overrides: Any) -> TestClient:
-    cfg = default_config(source=str(write_config(tmp_path, forward)), data_dir=tmp_path / "data",
-                         enroll_secret=ENROLL_SECRET, public_url="https://leakwarden.example", **overrides)
+    # The collector's loader passes the `forward:` mapping of server.yaml through as it is.
+    cfg = default_config(forward=forward, data_dir=tmp_path / "data", enroll_secret=ENROLL_SECRET,
+                         public_url="https://leakwarden.example", **overrides)
     client = TestClient(TestServer(create_app(cfg)))
     await client.start_server()
     return client

@@ -110,3 +110,15 @@ def test_duplicate_route_names_refused(example: dict[str, Any]) -> None:
 def test_not_a_mapping() -> None:
     with pytest.raises(ConfigError, match="server.yaml: forward: must be a mapping"):
         load_forward_config(["webhook"], "server.yaml")
+
+
+def test_collector_config_file_with_a_bad_forward_section_fails_at_start(tmp_path: Path) -> None:
+    from server.app import create_app
+    from server.config import load
+
+    path = tmp_path / "server.yaml"
+    path.write_text("forward:\n  destinations:\n    siem: {type: webhook, url: 'https://siem/', timeout: soon}\n",
+                    encoding="utf-8")
+    with pytest.raises(ConfigError) as e:
+        create_app(load(path, env={}))
+    assert (e.value.source, e.value.key) == (str(path), "forward.destinations.siem.timeout")
