@@ -21,6 +21,17 @@ class RateLimiter:
         self.max_keys = max_keys
         self._buckets: dict[str, _Bucket] = {}
 
+    def blocked(self, key: str, now: float | None = None) -> float:
+        """Like :meth:`take` without taking: 0 if a token is available, else seconds to wait."""
+        now = time.monotonic() if now is None else now
+        b = self._buckets.get(key)
+        if b is None:
+            return 0.0
+        tokens = min(self.limit.burst, b.tokens + (now - b.at) * self.limit.rate)
+        if tokens >= 1:
+            return 0.0
+        return 3600.0 if self.limit.rate <= 0 else (1 - tokens) / self.limit.rate
+
     def take(self, key: str, now: float | None = None) -> float:
         """0 if allowed (one token taken), else seconds until the next token."""
         now = time.monotonic() if now is None else now

@@ -36,10 +36,13 @@ def agent_json(a: Agent, offline_after: float, now: float) -> dict[str, Any]:
 @public
 async def enroll(request: web.Request) -> web.Response:
     cfg, store = request.app[CONFIG], request.app[STORE]
-    wait = request.app[LOGIN_LIMITER].take(f"enroll:{request.remote}")
+    # only failed attempts count (against guessing the secret): a fleet rolled out from behind
+    # one NAT address must not be throttled
+    limiter, limit_key = request.app[LOGIN_LIMITER], f"enroll:{request.remote}"
+    wait = limiter.blocked(limit_key)
     if wait:
-        raise ApiError(429, "rate_limited", "too many enrollment attempts",
-                       headers={"Retry-After": request.app[LOGIN_LIMITER].retry_after(wait)})
+        raise ApiError(429, "rate_limited", "too many failed enrollment attempts",
+                       headers={"Retry-After": limiter.retry_after(wait)})
     body = decode(await read_body(request, MAX_ENROLL_BODY, cfg.body_timeout), EnrollRequest)
     if (body.enroll_secret is None) == (body.enroll_token is None):
         raise ApiError(422, "invalid_field", "give exactly one of enroll_secret or enroll_token",
@@ -56,6 +59,7 @@ async def enroll(request: web.Request) -> web.Response:
         else:
             ok = await tx.consume_enroll_token(auth.hash_token(body.enroll_token or ""), agent_id, now)
         if not ok:
+            limiter.take(limit_key)
             raise ApiError(401, "enrollment_refused", "unknown, used, expired or revoked enrollment credential")
         await tx.create_agent(agent)
         await tx.add_audit("agent:" + agent_id, "agent.enroll", "agent", agent_id,

@@ -25,14 +25,17 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
 async def login(request: web.Request) -> web.Response:
     cfg, store, limiter = request.app[CONFIG], request.app[STORE], request.app[LOGIN_LIMITER]
     body = decode(await read_body(request, 16 * 1024, cfg.body_timeout), LoginRequest)
-    # per name and per address: guessing one account, or spraying many from one place, both stall
-    for key in (f"user:{body.username}", f"addr:{request.remote}"):
-        wait = limiter.take(key)
-        if wait:
-            raise ApiError(429, "rate_limited", "too many login attempts",
-                           headers={"Retry-After": limiter.retry_after(wait)})
+    # failures count per name and per address: guessing one account, or spraying many from one
+    # place, both stall; successful logins cost nothing
+    keys = (f"user:{body.username}", f"addr:{request.remote}")
+    wait = max(limiter.blocked(k) for k in keys)
+    if wait:
+        raise ApiError(429, "rate_limited", "too many failed login attempts",
+                       headers={"Retry-After": limiter.retry_after(wait)})
     user = await auth.authenticate(store, body.username, body.password)
     if user is None:
+        for k in keys:
+            limiter.take(k)
         raise ApiError(401, "login_failed", "wrong username or password")
     token = await auth.create_session(store, user, ttl=cfg.session_ttl)
     return json_response({"token": token, "username": user.username, "role": user.role,

@@ -141,3 +141,13 @@ async def test_lost_device_seen_again_is_critical(client: TestClient) -> None:
     assert len(lost) == 1 and lost[0]["level"] == "critical"
     r = await client.patch("/api/v1/devices/99999", json={"status": "lost"}, headers=analyst)
     assert r.status == 404
+
+
+async def test_many_agents_enroll_from_one_address_but_guessing_is_throttled(client: TestClient) -> None:
+    for i in range(12):  # a fleet behind one NAT address
+        await enroll(client, f"pc-{i}")
+    statuses = []
+    for _ in range(7):
+        r = await client.post("/api/v1/agents/enroll", json={"enroll_secret": "guess-guess-guess", "hostname": "x"})
+        statuses.append(r.status)
+    assert statuses[:5] == [401] * 5 and statuses[-1] == 429 and "Retry-After" in r.headers
