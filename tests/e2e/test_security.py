@@ -178,8 +178,10 @@ def test_ingest_fuzzed(deploy) -> None:
     assert d.request("GET", "/healthz")[0] == 200
 
 
-def test_no_planted_value_in_clear_anywhere(deploy) -> None:
-    d = deploy()
+def test_no_planted_value_in_clear_anywhere(deploy, tmp_path: Path) -> None:
+    forwarded = tmp_path / "d0" / "state" / "forwarded.jsonl"
+    d = deploy(server_extra={"forward": {"enabled": True, "destinations": {
+        "filebeat": {"type": "jsonl", "path": str(forwarded)}}, "routes": [{"name": "all", "to": ["filebeat"]}]}})
     content = "\n".join([
         f"身份证号：{PLANTED['resident id']}",
         f"aws_access_key_id = {PLANTED['aws key']}",
@@ -190,6 +192,7 @@ def test_no_planted_value_in_clear_anywhere(deploy) -> None:
     alert = d.alert_for("secrets.conf")
     assert {"pii.cn_resident_id", "secret.aws_access_key", "pii.payment_card", "secret.password"} <= set(alert["detectors"])
     detail = json.dumps(d.api("GET", f"/api/v1/alerts/{alert['id']}"), ensure_ascii=False)
+    wait_for("the forwarded payload", lambda: forwarded.exists() and "secrets.conf" in forwarded.read_text(), 30)
     d.stop()  # flush everything to disk
     hits = []
     for path in d.root.rglob("*"):
