@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,6 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.store.migrations import MIGRATIONS  # noqa: E402
 from tests.pg import PgServer  # noqa: E402
 
 SECRET = "bench-enrollment-secret-0123456789"

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from server.store.interface import Agent, Alert, Store, User
+
 if TYPE_CHECKING:
-    from server.store.interface import Agent, User
     from server.config import ServerConfig
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
-    from server.store.interface import Alert, Store
 
-AlertListener = Callable[["Alert"], Awaitable[None]]
+AlertListener = Callable[[Alert], Awaitable[None]]
 
 CONFIG: web.AppKey["ServerConfig"] = web.AppKey("config")
 STORE: web.AppKey["Store"] = web.AppKey("store")

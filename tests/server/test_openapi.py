@@ -31,7 +31,7 @@ from server.config import default_config
 from server.keys import STORE
 from server.openapi_spec import build_spec
 from tests.server.conftest import ENROLL_SECRET
-from tests.server.helpers import batch, enroll, event, finding, person
+from tests.server.helpers import batch, event, finding, person
 
 SPEC = build_spec()
 
