@@ -111,3 +111,46 @@ async def test_operator_flow_over_tls_with_graceful_stop(tls_config: Path) -> No
     assert lines and {"collector starting", "collector stopped"} <= {line["msg"] for line in lines}
     assert all({"time", "level", "logger", "msg"} <= set(line) for line in lines)
     assert "6501**********0877" not in err and enrolled["token"] not in err
+
+
+async def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
+    port = free_port()
+    cfg = tmp_path / "server.yaml"
+    cfg.write_text(f"listen: {{host: 127.0.0.1, port: {port}}}\nstorage: {{data_dir: {tmp_path / 'data'}}}\n",
+                   encoding="utf-8")
+    assert run("user", "add", "ann", "--role", "analyst", "--password-stdin", config=cfg,
+               stdin="a long password\n").returncode == 0
+    proc = subprocess.Popen([sys.executable, "-m", "leakwarden.cli", "server", "--config", str(cfg)], cwd=ROOT,
+                            stderr=subprocess.DEVNULL)
+    try:
+        async with aiohttp.ClientSession() as s:
+            for _ in range(100):
+                try:
+                    async with s.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.1)
+            async with s.post(f"http://127.0.0.1:{port}/api/v1/auth/login",
+                              json={"username": "ann", "password": "a long password"}) as r:
+                token = (await r.json())["token"]
+        # a review that takes a while (the scan runs in a worker thread): the signal arrives meanwhile
+        body = b"".join(b"line %d: contact user%d@example.com about the plan\n" % (i, i) for i in range(60000))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write((f"POST /api/v1/review?name=big.txt HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+                      f"Content-Type: application/octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                     + body)
+        await writer.drain()
+        await asyncio.sleep(0.3)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        status = await asyncio.wait_for(reader.readline(), 60)
+        assert b" 200 " in status, status
+        rest = await asyncio.wait_for(reader.read(), 60)
+        assert b'"verdict":"needs_review"' in rest
+        writer.close()
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
