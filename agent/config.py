@@ -42,6 +42,8 @@ class FilesConfig:
     settle: float = 0.3
     max_delay: float = 3.0
     catch_up: bool = True
+    initial_scan: bool = True  # first time a root is seen: scan everything (true) or only record it (false)
+    report_all: bool = False  # audit mode: an event for every written file, findings or not
     fanotify: str = "auto"  # auto | off
     queue_max: int = 200_000
     rescan_interval: float = 300.0  # roots we could not watch fully are rescanned this often
@@ -96,6 +98,7 @@ class AgentConfig:
     budget: BudgetConfig
     spool: SpoolConfig
     detection_policy: str | None = None
+    scan: bool = True  # detection.scan: false turns content scanning off (activity only)
     hash_key: bytes = b""
     heartbeat_interval: float = 60.0
     log_level: str = "info"
@@ -229,7 +232,10 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
     if spool.max_events < 10:
         raise r.fail("spool.max_events", "must be at least 10")
 
-    detection = r.mapping(top.get("detection"), "detection", {"policy", "hash_key_file"})
+    detection = r.mapping(top.get("detection"), "detection", {"policy", "hash_key_file", "scan"})
+    scan = detection.get("scan", True)
+    if not isinstance(scan, bool):
+        raise r.fail("detection.scan", "must be true or false")
     log = r.mapping(top.get("log"), "log", {"level", "file"})
     level = str(log.get("level", "info")).lower()
     if level not in ("debug", "info", "warning", "error"):
@@ -268,6 +274,7 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
         state_dir=state_dir,
         host=host,
         detection_policy=policy,
+        scan=scan,
         hash_key=hash_key,
         heartbeat_interval=float(hb),
         log_level=level,

@@ -68,10 +68,8 @@ def binary_hash() -> str:
 
 
 class Agent:
-    def __init__(self, cfg: AgentConfig, *, scanning: bool = True, initial_scan: bool = True) -> None:
+    def __init__(self, cfg: AgentConfig) -> None:
         self.cfg = cfg
-        self.scanning = scanning
-        self.initial_scan = initial_scan
         caps = capabilities()
         # Privilege is what the kernel grants, not the uid: root in a container may lack both.
         self.can_fanotify = bool(caps & (1 << CAP_SYS_ADMIN))
@@ -100,7 +98,7 @@ class Agent:
             log.warning("no detection.hash_key_file: using a per-machine key; hashes will not correlate across endpoints",
                         extra={"ctx": {}})
         scanner = ContentScanner(policy=cfg.detection_policy, hash_key=hash_key, index=self.index,
-                                 max_file_size=cfg.budget.max_file_size, enabled=self.scanning)
+                                 max_file_size=cfg.budget.max_file_size, enabled=cfg.scan)
         destinations = Destinations.load(cfg.network.destinations) if cfg.network.destinations else Destinations.empty()
         device_policy = DevicePolicy.load(cfg.devices.policy) if cfg.devices.policy else DevicePolicy.default_policy()
         self.inbox: queue.Queue[object] = queue.Queue(maxsize=cfg.files.queue_max)
@@ -128,6 +126,8 @@ class Agent:
         self.inbox.put(MonitorState("files", "ok", None))
         if fan is not None and fan.start(list(cfg.files.roots)):
             self.monitors.append(fan)
+            for path in list(self.index.sensitive)[: fan.MAX_READ_MARKS]:
+                fan.watch_reads(path)
         if cfg.devices.enabled:
             devices = DevicesMonitor(self.inbox, cfg.devices.removable_mounts)
             devices.start()
@@ -158,10 +158,10 @@ class Agent:
                                                   "roots": list(cfg.files.roots), "config": cfg.source}})
         self.pipeline.event("agent.started", "agent", 4, attributes={
             "version": __version__, "privilege": privilege, "reduced_monitors": reduced, "config_hash": cfg.config_hash,
-            "binary_hash": self._binary_hash, "last_seq_before": self.spool.last_seq(), "scanning": self.scanning})
+            "binary_hash": self._binary_hash, "last_seq_before": self.spool.last_seq(), "scanning": cfg.scan})
         if cfg.files.catch_up:
             for root in cfg.files.roots:
-                self.pipeline.catch_up(root, initial_scan=self.initial_scan)
+                self.pipeline.catch_up(root, initial_scan=cfg.files.initial_scan)
         self._thread = threading.Thread(target=self.pipeline.run, name="pipeline", daemon=True)
         self._thread.start()
         self.shipper.start()

@@ -57,6 +57,7 @@ class Index:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # losing the last updates only causes a rescan
         self._db.executescript(_SCHEMA)
+        self._cache_inserts = 0
         # Paths with findings are few; kept in memory for the per-event checks.
         self.sensitive: dict[str, FileRecord] = {
             r.path: r for r in self._records("SELECT * FROM files WHERE detectors IS NOT NULL AND detectors != ''")
@@ -89,14 +90,17 @@ class Index:
             self._db.execute("INSERT OR REPLACE INTO roots VALUES(?, ?)", (root, time.time()))
 
     def put_many(self, root: str, records: list[FileRecord]) -> None:
+        self.put_records([(root, r) for r in records])
+
+    def put_records(self, items: list[tuple[str, FileRecord]]) -> None:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany(
                 "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?)",
-                [(r.path, root, r.size, r.mtime_ns, r.hash, ",".join(r.detectors), r.severity) for r in records],
+                [(r.path, root, r.size, r.mtime_ns, r.hash, ",".join(r.detectors), r.severity) for root, r in items],
             )
             self._db.execute("COMMIT")
-        for r in records:
+        for _, r in items:
             if r.sensitive:
                 self.sensitive[r.path] = r
             else:
@@ -145,11 +149,13 @@ class Index:
     def cache(self, content_hash: str, findings: dict[str, Any]) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
-            n = self._db.execute("SELECT count(*) FROM cache").fetchone()[0]
-            if n > self.CACHE_MAX:
-                self._db.execute(
-                    "DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,)
-                )
+            self._cache_inserts += 1
+            if self._cache_inserts % 1000 == 0:  # trimming is a table scan: do it now and then, not per insert
+                n = self._db.execute("SELECT count(*) FROM cache").fetchone()[0]
+                if n > self.CACHE_MAX:
+                    self._db.execute(
+                        "DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,)
+                    )
 
     # -- device registry ----------------------------------------------------
     def see_device(self, key: str, identity: dict[str, Any]) -> tuple[bool, int]:

@@ -62,6 +62,15 @@ class _Pending:
     queued_at: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class _ScanDone:
+    """A worker's result, handed back to the dispatcher through the inbox."""
+
+    path: str
+    pending: _Pending
+    outcome: ScanOutcome
+
+
 @dataclass
 class Status:
     """What heartbeats report; written by the dispatcher, read by anyone."""
@@ -109,12 +118,13 @@ class Pipeline:
         self.pending: dict[str, _Pending] = {}
         self._heap: list[tuple[float, str]] = []
         self.inflight: set[str] = set()
-        self._results: "queue.SimpleQueue[tuple[str, _Pending, ScanOutcome]]" = queue.SimpleQueue()
+        self._inflight_limit = cfg.budget.workers * 16  # keeps the pool busy with bounded memory
         self._pool = ThreadPoolExecutor(cfg.budget.workers, thread_name_prefix="scan", initializer=self._lower_priority)
         self._out: list[tuple[wire.Event, int]] = []
         # Index writes wait until the events they explain are committed to the spool:
         # after a crash the catch-up scan must find "changed" rather than "already told".
         self._after_spool: list[Callable[[], None]] = []
+        self._index_out: list[tuple[str, FileRecord]] = []
         self._holdover: list[tuple[wire.Event, int]] = []
         self._last_spool_retry = 0.0
         self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
@@ -171,6 +181,9 @@ class Pipeline:
 
     def _run_after_spool(self) -> None:
         ops, self._after_spool = self._after_spool, []
+        records, self._index_out = self._index_out, []
+        if records:
+            self.index.put_records(records)  # one transaction for the whole step
         for op in ops:
             op()
 
@@ -201,8 +214,9 @@ class Pipeline:
         self.drain()
 
     def _wait_time(self) -> float:
-        if self.inflight:
-            return 0.02
+        # Scan results arrive on the inbox too, so waiting never delays them.
+        if self._heap and len(self.inflight) >= self._inflight_limit:
+            return 1.0  # nothing can start before a result comes back, and results wake us
         if self._heap:
             return max(0.0, min(1.0, self._heap[0][0] - time.monotonic()))
         return 1.0
@@ -216,13 +230,6 @@ class Pipeline:
                 self.dispatch(self.inbox.get_nowait())
         except queue.Empty:
             pass
-        while True:
-            try:
-                path, pend, outcome = self._results.get_nowait()
-            except queue.Empty:
-                break
-            self.inflight.discard(path)
-            self._on_scanned(path, pend, outcome)
         self._schedule_due()
         self.flush()
         if not self.inflight and not self._heap and self.inbox.empty():
@@ -242,7 +249,7 @@ class Pipeline:
         self._heap = [(0.0, p) for p in self.pending]
         deadline = time.monotonic() + 30
         while (self._heap or self.inflight) and time.monotonic() < deadline:
-            self.step(0.02)
+            self.step(0.05)
         self.event("agent.stopped", "agent", 4, attributes={"pending_lost": len(self.pending) + len(self.inflight)})
         self.flush()
         self._pool.shutdown(wait=True, cancel_futures=True)
@@ -254,7 +261,10 @@ class Pipeline:
             log.exception("dispatch failed", extra={"ctx": {"type": type(item).__name__}})
 
     def _dispatch(self, item: object) -> None:
-        if isinstance(item, FileActivity):
+        if isinstance(item, _ScanDone):
+            self.inflight.discard(item.path)
+            self._on_scanned(item.path, item.pending, item.outcome)
+        elif isinstance(item, FileActivity):
             self._on_file(item)
         elif isinstance(item, FileAccess):
             self._on_access(item)
@@ -352,8 +362,7 @@ class Pipeline:
 
     def _schedule_due(self) -> None:
         now = time.monotonic()
-        limit = self.cfg.budget.workers * 4
-        while self._heap and len(self.inflight) < limit:
+        while self._heap and len(self.inflight) < self._inflight_limit:
             deadline, path = self._heap[0]
             if deadline > now:
                 break
@@ -367,8 +376,9 @@ class Pipeline:
             del self.pending[path]
             self.inflight.add(path)
             self._pool.submit(self._scan_job, path, p)
-        behind = len(self.pending) + len(self.inflight)
-        self._set_degraded("scanner", f"scanner behind: {behind} files waiting" if behind > self.cfg.budget.behind_threshold else None)
+        behind = len(self.pending) + len(self.inflight) > self.cfg.budget.behind_threshold
+        # A stable reason (the count is in heartbeats): one event when it starts, one when it ends.
+        self._set_degraded("scanner", f"scanner behind: more than {self.cfg.budget.behind_threshold} files waiting" if behind else None)
 
     def _scan_job(self, path: str, pend: _Pending) -> None:
         try:
@@ -376,7 +386,8 @@ class Pipeline:
         except Exception as e:  # a scanner bug must not lose the result slot
             log.exception("scan failed")
             outcome = ScanOutcome(path, 0, 0, None, error=f"internal error: {type(e).__name__}")
-        self._results.put((path, pend, outcome))
+        # Blocking put: the dispatcher only ever takes from the inbox, so this cannot deadlock.
+        self.inbox.put(_ScanDone(path, pend, outcome))
 
     def _writer(self, path: str) -> wire.Process | None:
         w = self._writers.get(path)
@@ -393,7 +404,7 @@ class Pipeline:
         self.status.cache_hits += out.cached
         prev = self.index.get(path)
         rec = FileRecord(path, out.size, out.mtime_ns, out.content_hash, out.detectors, out.severity)
-        self._after_spool.append(lambda: self.index.put_many(pend.root, [rec]))
+        self._index_out.append((pend.root, rec))
         if out.error:
             log.info("content not fully scanned", extra={"ctx": {"path": path, "error": out.error}})
         old = pend.old_record
@@ -402,8 +413,10 @@ class Pipeline:
                 return
             kind = "file.move"
         else:
-            if not out.findings or (prev is not None and prev.hash == out.content_hash):
-                return  # no findings, or the same content as before: nothing new to tell
+            if prev is not None and prev.hash == out.content_hash:
+                return  # the same content as before: nothing new to tell
+            if not out.findings and not self.cfg.files.report_all:
+                return
             kind = "file.create" if pend.action == "create" or (prev is None and pend.action != "catchup") else "file.write"
         attrs: dict[str, Any] = {"latency_s": round(time.time() - pend.queued_at, 3), "cached": out.cached}
         if pend.action == "catchup":
@@ -415,6 +428,8 @@ class Pipeline:
                 attrs["extension_changed"] = [old_ext, new_ext]
         if out.error:
             attrs["scan_error"] = out.error[:200]
+        if out.findings and self.fanotify is not None:
+            self.fanotify.watch_reads(path)
         writer = self._writer(path)
         if writer is not None and out.findings and writer.pid:
             w = self._writers[path]

@@ -14,6 +14,7 @@ import hmac
 import logging
 import os
 import stat
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from agent.index import Index
 log = logging.getLogger("agent.scan")
 
 _SEVERITIES = ("low", "medium", "high", "critical")
+CACHE_MIN_SCAN_S = 0.005
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +134,14 @@ class ContentScanner:
             return ScanOutcome(
                 path, len(data), st.st_mtime_ns, digest, findings, hit.get("media_type"), hit.get("disguised", False), cached=True
             )
+        started = time.perf_counter()
         result = self._scanner.scan_bytes(data, name=path)
         findings = [finding_to_wire(f, path) for f in result.findings]
-        self.index.cache(digest, {"path": path, "findings": findings, "media_type": result.media_type, "disguised": bool(result.disguised)})
+        if findings or time.perf_counter() - started > CACHE_MIN_SCAN_S:
+            # Remember what is worth it: findings (renames and copies of them are common) and slow
+            # scans (archives, office files); a small plain file is cheaper to rescan than to cache.
+            self.index.cache(digest, {"path": path, "findings": findings, "media_type": result.media_type,
+                                      "disguised": bool(result.disguised)})
         return ScanOutcome(
             path, len(data), st.st_mtime_ns, digest, findings, result.media_type, bool(result.disguised), result.error
         )

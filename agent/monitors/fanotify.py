@@ -1,8 +1,10 @@
 """Who wrote or read a file: fanotify (Linux, needs CAP_SYS_ADMIN), via ctypes.
 
 inotify says *what* changed but not *who*; fanotify events carry the pid.
-We mark the mounts holding the watched roots for close-after-write and
-close-without-write, keep only paths under the roots, and emit
+We mark the mounts holding the watched roots for close-after-write (who
+wrote), and only the files known to hold findings for close-without-write
+(who read them: a mount-wide read mark would wake us for every file any
+process reads). Paths outside the roots are dropped; the rest become
 :class:`agent.events.FileAccess`. Optional: without privilege the monitor
 reports "off" with the reason and everything else keeps working.
 """
@@ -66,12 +68,14 @@ def proc_info(pid: int) -> tuple[str | None, str | None, str | None]:
 
 class FanotifyMonitor:
     name = "fanotify"
+    MAX_READ_MARKS = 50_000
 
     def __init__(self, out: "queue.Queue[object]") -> None:
         self.out = out
         self.fd = -1
         self.prefixes: tuple[str, ...] = ()
         self._marked: set[int] = set()  # st_dev of marked mounts
+        self._read_marked: set[str] = set()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._self_pid = os.getpid()
@@ -103,12 +107,23 @@ class FanotifyMonitor:
             return
         if dev in self._marked:
             return
-        rc = self._libc.fanotify_mark(self.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE | FAN_CLOSE_NOWRITE, AT_FDCWD, root.encode())
+        rc = self._libc.fanotify_mark(self.fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_CLOSE_WRITE, AT_FDCWD, root.encode())
         if rc < 0:
             err = ctypes.get_errno()
             self.out.put(MonitorState(self.name, "degraded", f"fanotify mark failed on {root}: {os.strerror(err)}", time.time()))
             return
         self._marked.add(dev)
+
+    def watch_reads(self, path: str) -> bool:
+        """Report who reads this (sensitive) file from now on; an inode mark, so it follows renames."""
+        if self.fd < 0 or path in self._read_marked:
+            return False
+        if len(self._read_marked) >= self.MAX_READ_MARKS:
+            return False
+        rc = self._libc.fanotify_mark(self.fd, FAN_MARK_ADD, FAN_CLOSE_NOWRITE, AT_FDCWD, path.encode())
+        if rc == 0:
+            self._read_marked.add(path)
+        return rc == 0
 
     def remove_root(self, root: str) -> None:
         self.prefixes = tuple(p for p in self.prefixes if p != root.rstrip("/") + "/")
@@ -125,7 +140,7 @@ class FanotifyMonitor:
         poller = select.poll()
         poller.register(self.fd, select.POLLIN)
         while not self._stop.is_set():
-            if not poller.poll(200):
+            if not poller.poll(1000):
                 continue
             try:
                 buf = os.read(self.fd, 65536)

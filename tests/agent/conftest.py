@@ -16,7 +16,7 @@ from tests.agent.receiver import Receiver
 
 REPO = Path(__file__).resolve().parents[2]
 # Test values only: a valid PRC ID (check digit ok), a card number passing Luhn, a marking.
-ID_NUMBER = "11010519491231002X"
+ID_NUMBER = "440305198503121231"
 SENSITIVE = f"员工信息\n姓名 张三 身份证号 {ID_NUMBER}\n".encode()
 MARKED = "机密★5年\n\n关于项目的通知\n".encode()
 

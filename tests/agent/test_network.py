@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import queue
+import random
 import socket
 import ssl
 import struct
@@ -122,9 +123,10 @@ def test_tls_to_an_ai_service_is_a_forbidden_destination(tmp_path: Path, run_age
     cfg = _net_config(tmp_path)
     agent = run_agent(cfg)
     wait_for(lambda: agent.pipeline.status.monitors.get("capture") == "ok")
-    server = Sink("127.0.0.88", 443)
+    addr = f"127.88.{random.randrange(1, 255)}.{random.randrange(1, 255)}"  # port 443 must be free on it
+    server = Sink(addr, 443)
     try:
-        raw = socket.create_connection(("127.0.0.88", 443))
+        raw = socket.create_connection((addr, 443))
         tls = ssl.create_default_context().wrap_socket(raw, server_hostname="api.openai.com", do_handshake_on_connect=False)
         tls.setblocking(False)
         try:
@@ -136,7 +138,7 @@ def test_tls_to_an_ai_service_is_a_forbidden_destination(tmp_path: Path, run_age
     finally:
         server.close()
     assert ev["destination"]["host"] == "api.openai.com" and ev["destination"]["category"] == "ai_services"
-    assert ev["destination"]["ip"] == "127.0.0.88" and ev["destination"]["port"] == 443
+    assert ev["destination"]["ip"] == addr and ev["destination"]["port"] == 443
     assert ev["process"]["pid"] == os.getpid()
 
 
