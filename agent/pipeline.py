@@ -71,6 +71,12 @@ class _ScanDone:
     outcome: ScanOutcome
 
 
+@dataclass(frozen=True, slots=True)
+class _WalkDone:
+    root: str
+    dirs: int  # folders under the root: each needs one inotify watch
+
+
 @dataclass
 class Status:
     """What heartbeats report; written by the dispatcher, read by anyone."""
@@ -135,6 +141,8 @@ class Pipeline:
         self._baseline: dict[str, tuple[float, int]] = {}  # process or destination -> (mean bytes/interval, samples)
         self._internal_nets = [ipaddress.ip_network(n, strict=False) for n in cfg.network.internal_networks]
         self._walks: dict[str, threading.Thread] = {}
+        self._root_dirs: dict[str, int] = {}
+        self._last_watch_check = 0.0
         self._last_rescan: dict[str, float] = {}
         self._last_heartbeat = 0.0
         self._reported_drops = spool.drops()
@@ -261,7 +269,10 @@ class Pipeline:
             log.exception("dispatch failed", extra={"ctx": {"type": type(item).__name__}})
 
     def _dispatch(self, item: object) -> None:
-        if isinstance(item, _ScanDone):
+        if isinstance(item, _WalkDone):
+            self._root_dirs[item.root] = item.dirs
+            self._check_watches()
+        elif isinstance(item, _ScanDone):
             self.inflight.discard(item.path)
             self._on_scanned(item.path, item.pending, item.outcome)
         elif isinstance(item, FileActivity):
@@ -490,10 +501,11 @@ class Pipeline:
             first_time = not self.index.root_indexed(root)
             seen: set[str] = set()
             baseline: list[FileRecord] = []
-            changed = 0
+            changed = dirs = 0
             stack = [subdir or root]
             while stack:
                 d = stack.pop()
+                dirs += 1
                 try:
                     it = os.scandir(d)
                 except OSError:
@@ -529,11 +541,31 @@ class Pipeline:
                     deleted += 1
                     self.inbox.put(FileActivity("delete", path, root, time=time.time()))
                 self.index.mark_root_indexed(root)
+            if subdir is None:
+                self.inbox.put(_WalkDone(root, dirs))
             if report_gap and (changed or deleted) and not first_time:
                 self.inbox.put(MonitorState("catch-up", "ok", f"{root}: {changed} changed, {deleted} deleted while down"))
             log.info("walk done", extra={"ctx": {"root": root, "files": len(seen), "changed": changed, "deleted": deleted}})
         except Exception:
             log.exception("walk failed")
+
+    def _check_watches(self) -> None:
+        """Folders counted by walks vs watches the kernel holds: fewer watches = blind spots."""
+        if self.files is None or not self._root_dirs:
+            return
+        self._last_watch_check = time.monotonic()
+        watched_roots = [r for r in self._root_dirs if r in self.files.roots]
+        need = sum(self._root_dirs[r] for r in watched_roots)
+        have = self.files.kernel_watches()
+        if have < need:
+            for r in watched_roots:
+                self.files.unwatched.add(r)  # periodic rescans cover what inotify cannot
+            self._on_monitor_state(MonitorState(
+                "files", "degraded",
+                f"inotify watch limit reached: {have} of {need} folders watched; roots rescanned every "
+                f"{self.cfg.files.rescan_interval:.0f}s (raise fs.inotify.max_user_watches)"))
+        elif self.status.monitors.get("files") == "degraded" and "watch limit" in self.status.degraded.get("files", ""):
+            self._on_monitor_state(MonitorState("files", "ok"))
 
     # -- devices ---------------------------------------------------------------
     def _on_device(self, d: DeviceChange) -> None:
@@ -655,6 +687,8 @@ class Pipeline:
             self.event("agent.spool_drop", "agent", 7, attributes={"dropped": drops - self._reported_drops, "drops_total": drops,
                                                                    "policy": "lowest risk first"})
             self._reported_drops = drops
+        if self.files is not None and time.monotonic() - self._last_watch_check > 60:
+            self._check_watches()
         if self.files is not None:
             for root in list(self.files.unwatched):
                 if time.monotonic() - self._last_rescan.get(root, 0.0) >= self.cfg.files.rescan_interval:

@@ -140,6 +140,24 @@ class FilesMonitor:
             self.unwatched.discard(root)
             return True
 
+    @staticmethod
+    def kernel_watches() -> int:
+        """inotify watches this process really holds (from /proc/self/fdinfo).
+
+        watchdog silently skips sub-folders it cannot watch (ENOSPC included),
+        so the pipeline compares this with the folders the walker counted.
+        """
+        total = 0
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                if os.readlink(f"/proc/self/fd/{fd}") != "anon_inode:inotify":
+                    continue
+                with open(f"/proc/self/fdinfo/{fd}") as f:
+                    total += sum(1 for line in f if line.startswith("inotify wd:"))
+            except OSError:
+                continue
+        return total
+
     def remove_root(self, root: str) -> None:
         with self._lock:
             watch = self.roots.pop(root, None)

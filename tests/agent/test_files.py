@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -186,3 +187,38 @@ def test_fanotify_names_the_writing_process(tmp_path: Path, run_agent) -> None:
     assert ev["process"]["pid"] == pid
     assert ev["process"]["exe"] == os.path.realpath(sys.executable)
     assert ev["process"]["user"] == "root"
+
+
+@needs_root
+def test_watch_limit_reached_is_reported_and_the_root_is_rescanned(tmp_path: Path) -> None:
+    """A real ENOSPC from inotify: in a user namespace of our own we may lower the watch limit to 5."""
+    if subprocess.run(["unshare", "-U", "-r", "true"], capture_output=True).returncode != 0:
+        pytest.skip("user namespaces not available")
+    cfg = write_config(tmp_path, files={"rescan_interval": 1.0, "fanotify": "off"}, heartbeat_interval=0.5)
+    root = Path(cfg.files.roots[0])
+    for i in range(20):
+        (root / f"dir{i}").mkdir()
+    code = f"""
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r})
+Path("/proc/sys/user/max_inotify_watches").write_text("5")
+from agent.config import load_config
+from agent.daemon import Agent
+from tests.agent.conftest import events_of, wait_for, SENSITIVE
+cfg = load_config({cfg.source!r})
+a = Agent(cfg)
+a.start()
+wait_for(lambda: [e for e in events_of(cfg.state_dir, "agent.degraded") if e["attributes"]["key"] == "files"])
+Path({str(root / "dir17" / "late.txt")!r}).write_bytes(SENSITIVE)
+ev = wait_for(lambda: events_of(cfg.state_dir, "file.write") + events_of(cfg.state_dir, "file.create"), timeout=15)
+hb = wait_for(lambda: events_of(cfg.state_dir, "agent.heartbeat"))
+a.stop(drain_timeout=0)
+print(json.dumps({{"degraded": [e for e in events_of(cfg.state_dir, "agent.degraded") if e["attributes"]["key"] == "files"][0]["attributes"], "event": ev[0], "hb": hb[-1]["attributes"]}}))
+"""
+    out = subprocess.run(["unshare", "-U", "-r", sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got["degraded"]["state"] == "degraded" and "inotify watch limit reached: 5 of 21 folders" in got["degraded"]["reason"]
+    assert got["event"]["file"]["path"] == str(root / "dir17" / "late.txt")
+    assert got["hb"]["monitors"]["files"] == "degraded"
