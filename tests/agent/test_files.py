@@ -222,3 +222,37 @@ print(json.dumps({{"degraded": [e for e in events_of(cfg.state_dir, "agent.degra
     assert got["degraded"]["state"] == "degraded" and "inotify watch limit reached: 5 of 21 folders" in got["degraded"]["reason"]
     assert got["event"]["file"]["path"] == str(root / "dir17" / "late.txt")
     assert got["hb"]["monitors"]["files"] == "degraded"
+
+
+@needs_root
+def test_spool_stays_consistent_for_other_processes_while_fanotify_runs(tmp_path: Path, run_agent) -> None:
+    """Regression: closing fanotify's event fds in the agent dropped SQLite's POSIX locks on the spool,
+    and an outside reader then checkpointed and deleted the WAL under the agent: events vanished."""
+    cfg = write_config(tmp_path)
+    agent = run_agent(cfg)
+    wait_for(lambda: agent.pipeline.status.monitors.get("fanotify") == "ok")
+    reader = subprocess.Popen([sys.executable, "-c", f"""
+import sqlite3, time
+while True:
+    db = sqlite3.connect({str(Path(cfg.state_dir) / 'spool.db')!r}, timeout=30)
+    db.execute('SELECT count(*) FROM events').fetchone()
+    db.close()
+    time.sleep(0.05)
+"""])
+    try:
+        want = set()
+        for i in range(200):
+            p = Path(cfg.files.roots[0]) / f"f{i}.txt"
+            p.write_bytes(SENSITIVE + b"%d" % i if i % 10 == 0 else b"plain %d" % i)
+            if i % 10 == 0:
+                want.add(str(p))
+        wait_for(lambda: agent.pipeline.status.scanned >= 200 and agent.pipeline.idle.is_set(), timeout=20)
+    finally:
+        reader.kill()
+        reader.wait()
+    out = subprocess.run([sys.executable, "-c", f"""
+import json, sqlite3
+db = sqlite3.connect({str(Path(cfg.state_dir) / 'spool.db')!r})
+print(json.dumps([json.loads(b)["file"]["path"] for (b,) in db.execute("SELECT body FROM events") if b'"file"' in b]))
+"""], capture_output=True, text=True, check=True)
+    assert set(json.loads(out.stdout)) == want
