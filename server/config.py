@@ -60,6 +60,8 @@ class ServerConfig:
     heartbeat_interval: float = 60.0
     offline_after: float = 300.0
     offline_check_interval: float = 30.0
+    clock_skew_tolerance: float = 300.0  # |agent clock - collector clock| beyond this raises agent.clock_skew
+    clock_skew_confirm: float = 10.0  # a "behind" reading must persist this long (a drained backlog looks the same)
     expected_config_hashes: frozenset[str] = frozenset()
     expected_binary_hashes: frozenset[str] = frozenset()
     pin_first_seen: bool = True
@@ -191,7 +193,7 @@ DEFAULT_GRADING = GradingConfig(
     thresholds={"medium": 30, "high": 55, "critical": 80},
     event_base={"net.forbidden_destination": 35, "net.anomaly": 25, "device.attach": 10, "agent.gap": 35,
                 "agent.tamper": 60, "agent.offline": 35, "agent.overflow": 30, "agent.spool_drop": 35,
-                "agent.degraded": 15, "device.lost_seen": 85},
+                "agent.degraded": 15, "device.lost_seen": 85, "agent.clock_skew": 40},
 )
 
 
@@ -287,6 +289,8 @@ def parse(raw: Any, source: str = "<config>", *, env: dict[str, str] | None = No
         heartbeat_interval=agents.num("heartbeat_interval", base.heartbeat_interval, minimum=1),
         offline_after=agents.num("offline_after", base.offline_after, minimum=1),
         offline_check_interval=agents.num("offline_check_interval", base.offline_check_interval, minimum=0.05),
+        clock_skew_tolerance=agents.num("clock_skew_tolerance", base.clock_skew_tolerance, minimum=1),
+        clock_skew_confirm=agents.num("clock_skew_confirm", base.clock_skew_confirm),
         expected_config_hashes=agents.strings("expected_config_hashes"),
         expected_binary_hashes=agents.strings("expected_binary_hashes"),
         pin_first_seen=agents.flag("pin_first_seen", base.pin_first_seen),

@@ -78,6 +78,13 @@ async def raise_alert(tx: Store, alert: Alert, result: IngestResult) -> Alert:
     return stored
 
 
+def describe_skew(skew: float) -> str:
+    """``1.0 h (3600 s) behind`` / ``2.5 min (150 s) ahead of``: a skew in words and in seconds."""
+    size = abs(skew)
+    words = f"{size / 3600:.1f} h" if size >= 3600 else (f"{size / 60:.1f} min" if size >= 60 else f"{size:.0f} s")
+    return f"{words} ({size:.0f} s) {'behind' if skew < 0 else 'ahead of'}"
+
+
 class Ingestor:
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
@@ -115,6 +122,7 @@ class Ingestor:
                 if e.device is not None and e.kind.startswith("device."):
                     await self._device(tx, a, e, now, result)
                 await self._grade(tx, a, e, now, result, joinable)
+            await self._clock_skew(tx, a, fresh, now, result)
             a.last_seen = now
             a.offline_alerted = False
             await tx.update_agent(a)
@@ -137,6 +145,31 @@ class Ingestor:
                         now=now, kind="agent.gap", title=f"agent.gap · {last - first + 1} event(s) lost · {e.host}",
                         grade=g, sla=self.cfg.sla, agent_id=a.id, event_id=gap_id, host=e.host), result)
             a.last_seq = max(a.last_seq, e.seq)
+
+    async def _clock_skew(self, tx: Store, a: Agent, fresh: list[Event], now: float, result: IngestResult) -> None:
+        """Compare the agent's clock (the newest event time of the batch: the one that waited least in the
+        spool) with the receive time. One ``agent.clock_skew`` alert per streak out of tolerance.
+
+        Ahead is unambiguous (no event comes from the future) and alerts at once. Behind looks the same
+        as a spool backlog being drained after an outage, so it must persist ``clock_skew_confirm`` s
+        (the drain ends, live events arrive and the streak resets; a wrong clock stays wrong)."""
+        if not fresh:
+            return
+        skew = max(e.time for e in fresh) - now
+        a.clock_skew = round(skew, 3)
+        tolerance = self.cfg.clock_skew_tolerance
+        if abs(skew) <= tolerance:
+            a.clock_skew_since, a.clock_skew_alerted = None, False
+            return
+        if a.clock_skew_since is None:
+            a.clock_skew_since = now
+        if a.clock_skew_alerted or (skew < 0 and now - a.clock_skew_since < self.cfg.clock_skew_confirm):
+            return
+        g = grade_fixed("agent.clock_skew", f"agent clock is {describe_skew(skew)} the collector "
+                                            f"(tolerance {tolerance:.0f} s)", self.cfg.grading)
+        await raise_alert(tx, new_alert(now=now, kind="agent.clock_skew", title=f"agent.clock_skew · {a.hostname}",
+                                        grade=g, sla=self.cfg.sla, agent_id=a.id, host=a.hostname), result)
+        a.clock_skew_alerted = True
 
     async def _heartbeat(self, tx: Store, a: Agent, e: Event, now: float, result: IngestResult) -> None:
         at: dict[str, Any] = e.attributes

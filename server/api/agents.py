@@ -29,7 +29,8 @@ def agent_json(a: Agent, offline_after: float, now: float) -> dict[str, Any]:
             "revoked_at": a.revoked_at, "last_seen": a.last_seen, "state": state, "last_seq": a.last_seq,
             "config_hash": a.config_hash, "binary_hash": a.binary_hash,
             "pinned_config_hash": a.pinned_config_hash, "pinned_binary_hash": a.pinned_binary_hash,
-            "monitors": a.monitors, "spool_depth": a.spool_depth, "drops": a.drops, "degraded": a.degraded}
+            "monitors": a.monitors, "spool_depth": a.spool_depth, "drops": a.drops, "degraded": a.degraded,
+            "clock_skew": a.clock_skew}
 
 
 @routes.post("/api/v1/agents/enroll")

@@ -113,6 +113,7 @@ class AgentOut(msgspec.Struct):
     spool_depth: int | None
     drops: int | None
     degraded: list[str]
+    clock_skew: float | None  # agent clock minus collector clock at the last batch (s)
 
 
 class AgentList(msgspec.Struct):

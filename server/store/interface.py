@@ -77,6 +77,10 @@ class Agent:
     drops: int | None = None
     degraded: list[str] = field(default_factory=list)
     offline_alerted: bool = False
+    #: agent clock minus collector clock (s) at its last batch, from the batch's newest event
+    clock_skew: float | None = None
+    clock_skew_since: float | None = None  # collector time the current out-of-tolerance streak began
+    clock_skew_alerted: bool = False  # one agent.clock_skew alert per streak
 
 
 @dataclass(slots=True)

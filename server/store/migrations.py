@@ -217,6 +217,11 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due ON outbox(status, next_attempt_at);
 """),
     (2, "alert text search", TEXT_SEARCH),
+    (3, "agent clock skew", """
+ALTER TABLE agents ADD COLUMN clock_skew {real};
+ALTER TABLE agents ADD COLUMN clock_skew_since {real};
+ALTER TABLE agents ADD COLUMN clock_skew_alerted INTEGER NOT NULL DEFAULT 0
+"""),
 ]
 
 

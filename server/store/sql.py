@@ -49,7 +49,7 @@ def _marks(n: int) -> str:
 REPETITION_LOOKBACK = 200
 AGENT_COLS = ("id, token_hash, hostname, version, os, enrolled_at, revoked_at, last_seen, last_seq, config_hash, "
               "binary_hash, pinned_config_hash, pinned_binary_hash, monitors, spool_depth, drops, degraded, "
-              "offline_alerted")
+              "offline_alerted, clock_skew, clock_skew_since, clock_skew_alerted")
 ALERT_COLS = ('id, created_at, updated_at, time, kind, title, agent_id, event_id, host, "user", channel, path, device, '
               "destination, content_hash, detectors, score, level, explanation, evidence, status, assignee, note, "
               "sla_deadline, escalation_level, acknowledged_at, incident_id")
@@ -73,7 +73,9 @@ def _agent(r: Row) -> Agent:
                  last_seq=r["last_seq"], config_hash=r["config_hash"], binary_hash=r["binary_hash"],
                  pinned_config_hash=r["pinned_config_hash"], pinned_binary_hash=r["pinned_binary_hash"],
                  monitors=loads(r["monitors"]) or {}, spool_depth=r["spool_depth"], drops=r["drops"],
-                 degraded=loads(r["degraded"]) or [], offline_alerted=bool(r["offline_alerted"]))
+                 degraded=loads(r["degraded"]) or [], offline_alerted=bool(r["offline_alerted"]),
+                 clock_skew=r["clock_skew"], clock_skew_since=r["clock_skew_since"],
+                 clock_skew_alerted=bool(r["clock_skew_alerted"]))
 
 
 def _alert(r: Row) -> Alert:
@@ -274,10 +276,12 @@ class SqlStore:
         await self._x.execute(
             "UPDATE agents SET hostname = ?, version = ?, os = ?, last_seen = ?, last_seq = ?, config_hash = ?, "
             "binary_hash = ?, pinned_config_hash = ?, pinned_binary_hash = ?, monitors = ?, spool_depth = ?, "
-            "drops = ?, degraded = ?, offline_alerted = ? WHERE id = ?",
+            "drops = ?, degraded = ?, offline_alerted = ?, clock_skew = ?, clock_skew_since = ?, "
+            "clock_skew_alerted = ? WHERE id = ?",
             a.hostname, a.version, a.os, a.last_seen, a.last_seq, a.config_hash, a.binary_hash,
             a.pinned_config_hash, a.pinned_binary_hash, dumps(a.monitors), a.spool_depth, a.drops,
-            dumps(a.degraded), int(a.offline_alerted), a.id)
+            dumps(a.degraded), int(a.offline_alerted), a.clock_skew, a.clock_skew_since, int(a.clock_skew_alerted),
+            a.id)
 
     async def touch_agent(self, agent_id: str, now: float) -> None:
         await self._x.execute("UPDATE agents SET last_seen = ? WHERE id = ?", now, agent_id)

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.ingest import offline_sweep
 from server.keys import CONFIG, STORE
-from tests.server.helpers import batch, enroll, event, person
+from tests.server.helpers import batch, enroll, event, finding, person
 
 
 def heartbeat(seq: int, config_hash: str = "cfg-1", binary_hash: str = "bin-1", **attrs: object) -> dict:
@@ -151,3 +151,63 @@ async def test_many_agents_enroll_from_one_address_but_guessing_is_throttled(cli
         r = await client.post("/api/v1/agents/enroll", json={"enroll_secret": "guess-guess-guess", "hostname": "x"})
         statuses.append(r.status)
     assert statuses[:5] == [401] * 5 and statuses[-1] == 429 and "Retry-After" in r.headers
+
+
+async def test_clock_skew_raises_one_alert_per_streak_with_both_times_kept(clients) -> None:  # type: ignore[no-untyped-def]
+    client = await clients(clock_skew_confirm=0.0)
+    store = client.server.app[STORE]
+    agent_id, headers = await enroll(client)
+    admin = await person(client)
+    for seq in range(3):  # three batches, each an hour behind: one alert, not three
+        e = event(seq, findings=[finding()], file={"path": f"/d/skewed-{seq}.txt"}, time=time.time() - 3600)
+        assert (await client.post("/api/v1/events", json=batch(agent_id, [e]), headers=headers)).status == 200
+    skew = await alerts_of(client, admin, "agent.clock_skew")
+    assert len(skew) == 1 and skew[0]["level"] == "medium"
+    detail = skew[0]["explanation"][0]["detail"]
+    assert "1.0 h (3600 s) behind the collector" in detail, detail
+    agent = (await (await client.get(f"/api/v1/agents/{agent_id}", headers=admin)).json())
+    assert -3610 < agent["clock_skew"] < -3590
+    # the event keeps the agent's time, the store its own receive time; the alert carries the event's
+    stored = await store.get_event(e["id"])
+    assert stored is not None and 3590 < stored.received_at - stored.time < 3610
+    leak = [a for a in (await (await client.get("/api/v1/alerts?kind=file.write", headers=admin)).json())["items"]
+            if a["event_id"] == e["id"]][0]
+    assert abs(leak["time"] - e["time"]) < 0.01 and leak["created_at"] - leak["time"] > 3590
+    # back within tolerance: re-armed; skewed again (now ahead): a second alert
+    await client.post("/api/v1/events", json=batch(agent_id, [event(3)]), headers=headers)
+    assert len(await alerts_of(client, admin, "agent.clock_skew")) == 1
+    await client.post("/api/v1/events", json=batch(agent_id, [event(4, time=time.time() + 600)]), headers=headers)
+    again = await alerts_of(client, admin, "agent.clock_skew")
+    assert len(again) == 2 and "10.0 min (600 s) ahead of the collector" in again[0]["explanation"][0]["detail"]
+
+
+async def test_clock_behind_must_persist_so_a_drained_backlog_is_not_skew(store) -> None:  # type: ignore[no-untyped-def]
+    from leakwarden.wire import Batch, Event
+    from server.config import default_config
+    from server.ingest import Ingestor
+    from server.store.interface import Agent
+    cfg = default_config(clock_skew_tolerance=300.0, clock_skew_confirm=10.0)
+    now = 1_800_000_000.0
+    await store.create_agent(Agent(id="a1", token_hash="h", hostname="pc", version="1", os="linux", enrolled_at=now))
+    ing = Ingestor(store, cfg)
+
+    def shipped(seq: int, t: float) -> Batch:
+        return Batch(agent_id="a1", events=[Event(id=f"00000000-0000-4000-8000-{seq:012d}", seq=seq, time=t,
+                                                  kind="agent.heartbeat", host="pc")])
+
+    async def skew_alerts(seq: int, t: float, at: float) -> list:
+        agent = await store.get_agent("a1")
+        done = await ing.ingest(agent, shipped(seq, t), now=at)
+        return [a for a in done.notify if a.kind == "agent.clock_skew"]
+    # after a 10-minute outage the spool drains: old events for a few seconds, then live ones
+    assert await skew_alerts(0, now - 600, now) == []
+    assert await skew_alerts(1, now - 598, now + 2) == []
+    assert await skew_alerts(2, now + 4, now + 4) == []  # caught up: the streak ends
+    # a clock that stays wrong is reported once it has stayed wrong for clock_skew_confirm
+    assert await skew_alerts(3, now + 20 - 900, now + 20) == []
+    raised = await skew_alerts(4, now + 31 - 900, now + 31)
+    assert len(raised) == 1 and "15.0 min (900 s) behind" in raised[0].explanation[0]["detail"]
+    assert await skew_alerts(5, now + 60 - 900, now + 60) == []
+    # an agent clock ahead cannot be a backlog: at once
+    assert await skew_alerts(6, now + 70, now + 70) == []
+    assert len(await skew_alerts(7, now + 80 + 400, now + 80)) == 1
