@@ -12,12 +12,15 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger("agent.index")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files(
@@ -86,20 +89,39 @@ class Index:
             return self._db.execute("SELECT 1 FROM roots WHERE root=?", (root,)).fetchone() is not None
 
     def mark_root_indexed(self, root: str) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO roots VALUES(?, ?)", (root, time.time()))
+        self._write("roots", lambda db: db.execute("INSERT OR REPLACE INTO roots VALUES(?, ?)", (root, time.time())))
 
     def put_many(self, root: str, records: list[FileRecord]) -> None:
         self.put_records([(root, r) for r in records])
 
-    def put_records(self, items: list[tuple[str, FileRecord]]) -> None:
+    def _write(self, what: str, fn: Any) -> bool:
+        """Run a write; on a full disk or I/O error log it and go on.
+
+        The index only saves work (a lost update means a file is scanned again at
+        the next catch-up); it must never stop the agent or lose an event.
+        """
         with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany(
+            try:
+                fn(self._db)
+                return True
+            except sqlite3.Error as e:
+                try:
+                    self._db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                log.warning("index write failed", extra={"ctx": {"what": what, "error": str(e)}})
+                return False
+
+    def put_records(self, items: list[tuple[str, FileRecord]]) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN")
+            db.executemany(
                 "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?)",
                 [(r.path, root, r.size, r.mtime_ns, r.hash, ",".join(r.detectors), r.severity) for root, r in items],
             )
-            self._db.execute("COMMIT")
+            db.execute("COMMIT")
+
+        self._write("files", write)
         for _, r in items:
             if r.sensitive:
                 self.sensitive[r.path] = r
@@ -121,8 +143,7 @@ class Index:
 
     def delete_rows(self, path: str) -> None:
         prefix = path.rstrip("/") + "/"
-        with self._lock:
-            self._db.execute("DELETE FROM files WHERE path=? OR substr(path, 1, ?)=?", (path, len(prefix), prefix))
+        self._write("delete", lambda db: db.execute("DELETE FROM files WHERE path=? OR substr(path, 1, ?)=?", (path, len(prefix), prefix)))
 
     def remove(self, path: str) -> list[FileRecord]:
         gone = self.take_sensitive(path)
@@ -130,9 +151,11 @@ class Index:
         return gone
 
     def remove_root(self, root: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM files WHERE root=?", (root,))
-            self._db.execute("DELETE FROM roots WHERE root=?", (root,))
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM files WHERE root=?", (root,))
+            db.execute("DELETE FROM roots WHERE root=?", (root,))
+
+        self._write("roots", write)
         prefix = root.rstrip("/") + "/"
         for p in [p for p in self.sensitive if p.startswith(prefix)]:
             self.sensitive.pop(p, None)
@@ -141,21 +164,21 @@ class Index:
     def cached(self, content_hash: str) -> dict[str, Any] | None:
         with self._lock:
             row = self._db.execute("SELECT findings FROM cache WHERE hash=?", (content_hash,)).fetchone()
-            if row is None:
-                return None
-            self._db.execute("UPDATE cache SET used=? WHERE hash=?", (time.time(), content_hash))
+        if row is None:
+            return None
+        self._write("cache", lambda db: db.execute("UPDATE cache SET used=? WHERE hash=?", (time.time(), content_hash)))
         return json.loads(row[0])
 
     def cache(self, content_hash: str, findings: dict[str, Any]) -> None:
-        with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
             self._cache_inserts += 1
             if self._cache_inserts % 1000 == 0:  # trimming is a table scan: do it now and then, not per insert
-                n = self._db.execute("SELECT count(*) FROM cache").fetchone()[0]
+                n = db.execute("SELECT count(*) FROM cache").fetchone()[0]
                 if n > self.CACHE_MAX:
-                    self._db.execute(
-                        "DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,)
-                    )
+                    db.execute("DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,))
+
+        self._write("cache", write)
 
     # -- device registry ----------------------------------------------------
     def see_device(self, key: str, identity: dict[str, Any]) -> tuple[bool, int]:
@@ -163,13 +186,12 @@ class Index:
         now = time.time()
         with self._lock:
             row = self._db.execute("SELECT times FROM devices WHERE key=?", (key,)).fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO devices VALUES(?,?,?,?,1)", (key, json.dumps(identity), now, now))
-                return True, 1
-            self._db.execute(
-                "UPDATE devices SET last_seen=?, times=times+1, identity=? WHERE key=?", (now, json.dumps(identity), key)
-            )
-            return False, row[0] + 1
+        if row is None:
+            self._write("devices", lambda db: db.execute("INSERT INTO devices VALUES(?,?,?,?,1)", (key, json.dumps(identity), now, now)))
+            return True, 1
+        self._write("devices", lambda db: db.execute(
+            "UPDATE devices SET last_seen=?, times=times+1, identity=? WHERE key=?", (now, json.dumps(identity), key)))
+        return False, row[0] + 1
 
     def devices(self) -> list[dict[str, Any]]:
         with self._lock:

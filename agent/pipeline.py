@@ -239,7 +239,10 @@ class Pipeline:
         except queue.Empty:
             pass
         self._schedule_due()
-        self.flush()
+        try:
+            self.flush()
+        except Exception:  # never let the dispatcher thread die; what is unflushed stays queued
+            log.exception("flush failed")
         if not self.inflight and not self._heap and self.inbox.empty():
             self.idle.set()
         else:

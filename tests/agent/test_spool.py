@@ -104,3 +104,41 @@ def test_full_disk_is_a_state_not_a_crash(tmp_path: Path) -> None:
         s.close()
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+@needs_root
+def test_agent_holds_events_while_the_disk_is_full_and_recovers(tmp_path: Path, run_agent) -> None:
+    from tests.agent.conftest import SENSITIVE, events_of, wait_for, write_config
+
+    state = tmp_path / "state"
+    state.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(state)], check=True)
+    agent = None
+    try:
+        cfg = write_config(tmp_path)
+        agent = run_agent(cfg)
+        wait_for(lambda: events_of(cfg.state_dir, "agent.started"))
+        filler = state / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        watched = Path(cfg.files.roots[0])
+        for i in range(5):
+            (watched / f"s{i}.txt").write_bytes(SENSITIVE + bytes([48 + i]) * 2000)
+        wait_for(lambda: "spool" in agent.pipeline.status.degraded, timeout=10)
+        assert "full" in agent.pipeline.status.degraded["spool"]
+        assert agent.pipeline.heartbeat()["holdover"] >= 5
+        filler.unlink()  # space comes back: everything held goes in, and the recovery is reported
+        wait_for(lambda: len(events_of(cfg.state_dir, "file.create")) == 5, timeout=10)
+        states = [e["attributes"]["state"] for e in events_of(cfg.state_dir, "agent.degraded") if e["attributes"]["key"] == "spool"]
+        wait_for(lambda: "spool" not in agent.pipeline.status.degraded)
+        assert "degraded" in states
+    finally:
+        if agent is not None:
+            agent.stop(drain_timeout=0)
+        subprocess.run(["umount", "-l", str(state)], check=False)
