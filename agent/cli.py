@@ -29,6 +29,10 @@ def main(args: argparse.Namespace) -> int:
             Destinations.load(cfg.network.destinations)
         if cfg.devices.policy:
             DevicePolicy.load(cfg.devices.policy)
+        if cfg.detection_policy:
+            from detectors.policy import load_policy
+
+            load_policy(cfg.detection_policy)
     except ConfigError as e:
         print(f"leakwarden agent: {e}", file=sys.stderr)
         return 2

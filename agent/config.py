@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -286,6 +286,4 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
 
 
 def _replace(obj: Any, **changes: Any) -> Any:
-    from dataclasses import replace
-
     return replace(obj, **changes)

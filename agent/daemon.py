@@ -16,7 +16,6 @@ import os
 import queue
 import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -228,4 +227,3 @@ def run(cfg: AgentConfig) -> int:
                 agent.stop(drain_timeout=10.0)
                 return 0
             agent.reload()
-        time.sleep(0)

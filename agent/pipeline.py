@@ -69,6 +69,7 @@ class _ScanDone:
     path: str
     pending: _Pending
     outcome: ScanOutcome
+    previous: FileRecord | None  # the index's record before this scan (looked up by the worker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +278,7 @@ class Pipeline:
             self._check_watches()
         elif isinstance(item, _ScanDone):
             self.inflight.discard(item.path)
-            self._on_scanned(item.path, item.pending, item.outcome)
+            self._on_scanned(item.path, item.pending, item.outcome, item.previous)
         elif isinstance(item, FileActivity):
             self._on_file(item)
         elif isinstance(item, FileAccess):
@@ -400,8 +401,9 @@ class Pipeline:
         except Exception as e:  # a scanner bug must not lose the result slot
             log.exception("scan failed")
             outcome = ScanOutcome(path, 0, 0, None, error=f"internal error: {type(e).__name__}")
+        previous = self.index.get(path) if not outcome.skipped else None
         # Blocking put: the dispatcher only ever takes from the inbox, so this cannot deadlock.
-        self.inbox.put(_ScanDone(path, pend, outcome))
+        self.inbox.put(_ScanDone(path, pend, outcome, previous))
 
     def _writer(self, path: str) -> wire.Process | None:
         w = self._writers.get(path)
@@ -409,14 +411,13 @@ class Pipeline:
             return None
         return wire.Process(pid=w.pid, name=w.process, exe=w.exe, user=w.user)
 
-    def _on_scanned(self, path: str, pend: _Pending, out: ScanOutcome) -> None:
+    def _on_scanned(self, path: str, pend: _Pending, out: ScanOutcome, prev: FileRecord | None) -> None:
         if out.skipped:
             if pend.action == "move" and pend.old_record is not None and out.skipped.startswith("cannot open"):
                 self._deleted(pend.old_record, pend.root)  # moved and already gone
             return
         self.status.scanned += 1
         self.status.cache_hits += out.cached
-        prev = self.index.get(path)
         rec = FileRecord(path, out.size, out.mtime_ns, out.content_hash, out.detectors, out.severity)
         self._index_out.append((pend.root, rec))
         if out.error:

@@ -233,6 +233,3 @@ class Shipper:
             return max(60.0, self._backoff())
         self.set_state("degraded", f"collector error HTTP {status}")
         return self._backoff()
-
-    def _identity_reloaded(self) -> None:  # pragma: no cover - hook for SIGHUP
-        self.identity = load_identity(self.state_dir)
