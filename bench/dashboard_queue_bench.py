@@ -2,10 +2,11 @@
 
 Seeds N alerts (default 1,000,000) into a real SQLite store through the store
 API, then times the dashboard's queue pages (``server.dashboard.queue.risk_page``:
-levels critical→low, newest first inside a level, cursor ``level:id``) at the
-start, in the middle and at the end of the queue, with and without filters; and
-beside them, in the same run, the usual alternative: ``ORDER BY score DESC, id
-DESC LIMIT 50 OFFSET k`` on the same database. Also the overview's aggregates.
+the store's risk order, score descending then newest, cursor ``score:id``) at
+the start, in the middle and at the end of the queue, with and without filters;
+and beside them, in the same run, the usual alternative: ``ORDER BY score DESC,
+id DESC LIMIT 50 OFFSET k`` on the same database. Also the overview's
+aggregates and the overdue lists.
 
     .venv/bin/python bench/dashboard_queue_bench.py [--alerts N] [--data DIR]
 
@@ -28,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from server.config import default_config  # noqa: E402
-from server.dashboard.overview import SCAN_LIMIT, compute  # noqa: E402
+from server.dashboard.overview import compute  # noqa: E402
 from server.dashboard.queue import QueueQuery, risk_page  # noqa: E402
 from server.store import open_store  # noqa: E402
-from server.store.interface import Alert, AlertFilter  # noqa: E402
+from server.store.interface import Alert  # noqa: E402
 
 LEVEL_MIX = [("critical", 0.05, 80), ("high", 0.15, 55), ("medium", 0.40, 30), ("low", 0.40, 5)]
 STATUS_MIX = [("new", 0.5), ("acknowledged", 0.1), ("in_progress", 0.1), ("resolved", 0.2), ("false_positive", 0.1)]
@@ -102,12 +103,11 @@ async def main() -> None:
         await seed(store, args.alerts - sum(have.values()))
     total = sum((await store.count_alerts_by_level()).values())
     tz = dt.timezone.utc
-    mid = (await store.list_alerts(AlertFilter(level=["medium"], limit=1))).items[0].id // 2
-    end = (await store.list_alerts(AlertFilter(level=["low"], limit=1))).items[0].id // 50
     cases = [
         ("first page, open alerts", QueueQuery(), None),
-        ("middle of the queue (medium)", QueueQuery(cursor=f"medium:{mid}"), None),
-        ("near the end (low, oldest)", QueueQuery(cursor=f"low:{end}"), None),
+        # (score, id) cursors: scores run 5..99 (low 5-24, medium 30-49, ...), ids 1..N
+        ("middle of the queue (medium)", QueueQuery(cursor=f"40:{total // 2}"), None),
+        ("near the end (low, oldest)", QueueQuery(cursor=f"5:{total // 50}"), None),
         ("host filter", QueueQuery(host="ws-042"), "host = 'ws-042'"),
         ("detector family filter", QueueQuery(family="secret"),
          "id IN (SELECT alert_id FROM alert_detectors WHERE detector >= 'secret.' AND detector < 'secret/')"),
@@ -130,8 +130,13 @@ async def main() -> None:
             cond = f"WHERE {where}"
         comp = await timed(lambda: loop.run_in_executor(None, offset_page, con, offset, cond), repeat=3)
         print(f"{name:34} {keyset:20.1f} {comp:22.1f} ({label})")
-    ov = await timed(lambda: compute(store, now=time.time(), offline_after=300, scan_limit=SCAN_LIMIT), repeat=3)
+    ov = await timed(lambda: compute(store, now=time.time(), offline_after=300), repeat=3)
     print(f"{'overview aggregates (uncached)':34} {ov:20.1f}")
+    now = time.time()
+    overdue = await timed(lambda: store.list_overdue(now, 100))
+    print(f"{'overdue list (open, 100)':34} {overdue:20.1f}")
+    sla = await timed(lambda: store.list_overdue(now, 1000, statuses=("new",), escalated=False))
+    print(f"{'SLA loop (new, not escalated, 1000)':34} {sla:20.1f}")
     con.close()
     await store.close()
 

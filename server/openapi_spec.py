@@ -73,7 +73,11 @@ ALERT_FILTERS = [
     _q("since", {"type": "number"}, "event time >= (epoch seconds)"),
     _q("until", {"type": "number"}, "event time < (epoch seconds)"),
     _q("q", {"type": "string", "maxLength": 256}, "substring of title, path, host or user"),
+    _q("sort", {"type": "string", "enum": ["id", "risk"], "default": "id"},
+       "id: newest first; risk: score descending, then newest (strict across pages)"),
     _q("before", {"type": "integer", "minimum": 1}, "keyset cursor: next_before of the previous page"),
+    _q("before_score", {"type": "integer", "minimum": 0, "maximum": 100},
+       "sort=risk only, with before: next_before_score of the previous page"),
     _q("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}),
 ]
 STD = (400, 401, 403)
@@ -117,7 +121,7 @@ def build_spec() -> dict[str, Any]:
         "/api/v1/enroll-tokens/{token_id}": {"delete": _op("Revoke an unused token", (200, s.RevokeOut),
                                                            errors=(401, 403, 404), role="admin",
                                                            params=[_path("token_id", {"type": "string"})])},
-        "/api/v1/alerts": {"get": _op("Alerts, newest first, keyset-paginated", (200, s.AlertPage),
+        "/api/v1/alerts": {"get": _op("Alerts, newest first or by risk (sort=risk), keyset-paginated", (200, s.AlertPage),
                                       params=ALERT_FILTERS, errors=STD, role="viewer")},
         "/api/v1/alerts/{id}": {
             "get": _op("One alert with its redacted evidence and audit trail", (200, s.AlertDetail),

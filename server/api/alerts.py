@@ -11,7 +11,7 @@ from aiohttp import web
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, float_param, int_param, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
-from server.store.interface import ALERT_STATUSES, LEVELS, Alert, AlertFilter, AuditEntry
+from server.store.interface import ALERT_ORDERS, ALERT_STATUSES, LEVELS, Alert, AlertFilter, AuditEntry
 
 routes = web.RouteTableDef()
 MAX_PAGE = 500
@@ -54,20 +54,32 @@ def _text(request: web.Request, name: str, limit: int = 256) -> str | None:
 
 
 def alert_filter(request: web.Request) -> AlertFilter:
+    order = request.query.get("sort") or "id"
+    if order not in ALERT_ORDERS:
+        raise ApiError(400, "invalid_parameter", f"sort must be among {', '.join(ALERT_ORDERS)}", field="sort")
+    before = int_param(request, "before", minimum=1)
+    before_score = int_param(request, "before_score", minimum=0, maximum=100)
+    if before_score is not None and order != "risk":
+        raise ApiError(400, "invalid_parameter", "before_score belongs to sort=risk", field="before_score")
+    if order == "risk" and (before is None) != (before_score is None):
+        raise ApiError(400, "invalid_parameter", "sort=risk pages need both before and before_score "
+                       "(next_before and next_before_score of the previous page)",
+                       field="before" if before is None else "before_score")
     return AlertFilter(
         level=_choices(request, "level", LEVELS), status=_choices(request, "status", ALERT_STATUSES),
         host=_text(request, "host"), user=_text(request, "user"), detector=_text(request, "detector", 128),
         kind=_text(request, "kind", 64), incident_id=int_param(request, "incident_id", minimum=1),
         since=float_param(request, "since"), until=float_param(request, "until"), q=_text(request, "q"),
-        before_id=int_param(request, "before", minimum=1), limit=int_param(request, "limit", 50, minimum=1,
-                                                                            maximum=MAX_PAGE) or 50)
+        order=order, before_id=before, before_score=before_score,
+        limit=int_param(request, "limit", 50, minimum=1, maximum=MAX_PAGE) or 50)
 
 
 @routes.get("/api/v1/alerts")
 @person("viewer")
 async def list_alerts(request: web.Request) -> web.Response:
     page = await request.app[STORE].list_alerts(alert_filter(request))
-    return json_response({"items": [alert_json(a) for a in page.items], "next_before": page.next_cursor})
+    return json_response({"items": [alert_json(a) for a in page.items], "next_before": page.next_cursor,
+                          "next_before_score": page.next_score})
 
 
 @routes.get("/api/v1/alerts/{id}")

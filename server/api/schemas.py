@@ -68,6 +68,7 @@ class AlertDetail(AlertOut):
 class AlertPage(msgspec.Struct):
     items: list[AlertOut]
     next_before: int | None
+    next_before_score: int | None = None  # sort=risk: pass as before_score with next_before
 
 
 class IncidentOut(msgspec.Struct):

@@ -1,12 +1,11 @@
-"""The alert queue: filters kept in the URL, risk order, keyset pages.
+"""The alert queue: filters kept in the URL, strict risk order, keyset pages.
 
-The store pages alerts newest-first by id (``before_id``), with an index that
-starts with each filter column. Risk order is built on that: the queue walks
-the levels from critical down, and inside a level goes newest-first; the
-cursor is ``<level>:<id>``, so every page is one or two indexed range scans,
-as fast at the millionth alert as at the first (bench/dashboard_queue_bench.py).
-Inside a page, rows are shown by score. A text search is a scan anyway, so it
-makes one pass over all levels, newest first (cursor ``all:<id>``).
+The store orders by risk itself (``AlertFilter(order="risk")``: score
+descending, then newest, with an index on ``(status, level, score, id)``), so
+the queue is strictly score-ordered across pages. The cursor is
+``<score>:<id>`` of the last row shown; every page is a few indexed range
+scans, as fast at the millionth alert as at the first
+(bench/dashboard_queue_bench.py). A text search pages the same way.
 """
 
 from __future__ import annotations
@@ -20,11 +19,8 @@ from multidict import MultiMapping
 
 from server.store.interface import ALERT_STATUSES, LEVELS, OPEN_STATUSES, Alert, AlertFilter, Store
 
-#: most severe first
-LEVEL_ORDER: tuple[str, ...] = tuple(reversed(LEVELS))
 RANGES: dict[str, float | None] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0, "all": None}
 MAX_TEXT = 200
-ALL = "all"
 FAMILIES_KNOWN = ("pii", "secret", "marking", "ml", "custom", "container")
 
 
@@ -113,12 +109,12 @@ def parse_query(query: MultiMapping[str]) -> QueueQuery:
     return qq
 
 
-def parse_cursor(cursor: str) -> tuple[str, int] | None:
-    """``<level>:<id>`` in risk order, or ``all:<id>`` for text searches (see :func:`risk_page`)."""
-    level, _, raw = cursor.partition(":")
-    if (level not in LEVELS and level != ALL) or not raw.isdigit() or len(raw) > 18:
+def parse_cursor(cursor: str) -> tuple[int, int] | None:
+    """``<score>:<id>``: the last row of the previous page in risk order (see :func:`risk_page`)."""
+    score, _, raw = cursor.partition(":")
+    if not score.isdigit() or len(score) > 3 or not raw.isdigit() or len(raw) > 18:
         return None
-    return level, int(raw)
+    return int(score), int(raw)
 
 
 def base_filter(qq: QueueQuery, tz: dt.tzinfo, now: float | None = None) -> AlertFilter:
@@ -146,32 +142,13 @@ class QueuePage:
 
 
 async def risk_page(store: Store, qq: QueueQuery, tz: dt.tzinfo, limit: int) -> QueuePage:
-    """One page in risk order: levels from critical down, newest first inside a level."""
-    flt = base_filter(qq, tz)
-    wanted = [lv for lv in LEVEL_ORDER if not qq.levels or lv in qq.levels]
+    """One page in risk order: highest score first, newest first among equal scores."""
     start = parse_cursor(qq.cursor) if qq.cursor else None
-    if qq.q:
-        # a substring search is a scan whatever the order, and matches are sparse: one scan over
-        # every level (newest first) instead of one per level; the page is still shown worst first
-        before = start[1] if start is not None and start[0] == ALL else None
-        page = await store.list_alerts(replace(flt, before_id=before, limit=limit))
-        items = sorted(page.items, key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
-        return QueuePage(items, f"{ALL}:{page.next_cursor}" if page.next_cursor else None)
-    if start is not None and start[0] in wanted:
-        wanted = wanted[wanted.index(start[0]):]
-    items: list[Alert] = []
-    next_cursor: str | None = None
-    for level in wanted:
-        before = start[1] if start is not None and start[0] == level else None
-        page = await store.list_alerts(replace(flt, level=[level], before_id=before, limit=limit - len(items)))
-        items += page.items
-        if len(items) >= limit:
-            if page.next_cursor is not None or level != wanted[-1]:
-                next_cursor = f"{level}:{items[-1].id}"
-            break
-    # inside the page the worst comes first; across pages the level order holds
-    items.sort(key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
-    return QueuePage(items, next_cursor)
+    page = await store.list_alerts(replace(base_filter(qq, tz), order="risk", limit=limit,
+                                           before_score=start[0] if start else None,
+                                           before_id=start[1] if start else None))
+    cursor = f"{page.next_score}:{page.next_cursor}" if page.next_cursor is not None else None
+    return QueuePage(page.items, cursor)
 
 
 async def iterate(store: Store, qq: QueueQuery, tz: dt.tzinfo, *, batch: int = 500, maximum: int = 100_000):
@@ -192,7 +169,7 @@ async def newer_than(store: Store, qq: QueueQuery, tz: dt.tzinfo, after_id: int,
     """Alerts of the filter created after ``after_id`` (live updates), worst first."""
     page = await store.list_alerts(replace(base_filter(qq, tz), limit=limit))
     fresh = [a for a in page.items if a.id > after_id]
-    fresh.sort(key=lambda a: (-LEVELS.index(a.level), -a.score, -a.id))
+    fresh.sort(key=lambda a: (-a.score, -a.id))
     return fresh
 
 

@@ -9,7 +9,7 @@ import jinja2
 from aiohttp import web
 
 from server.auth import ROLE_RANK
-from server.dashboard.overview import SCAN_LIMIT, OverviewCache
+from server.dashboard.overview import OverviewCache
 
 
 
@@ -37,8 +37,6 @@ class DashboardState:
     tz: dt.tzinfo = dt.timezone.utc
     overview: OverviewCache = field(default_factory=OverviewCache)
     page_size: int = 50
-    #: how many alerts the overview aggregates read at most (see docs/dashboard.md)
-    overview_scan_limit: int = SCAN_LIMIT
 
 
 DASHBOARD: web.AppKey[DashboardState] = web.AppKey("dashboard", DashboardState)

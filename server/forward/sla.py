@@ -24,7 +24,7 @@ from server.store.interface import Store
 log = logging.getLogger("leakwarden.server.forward.sla")
 
 ESCALATION_LEVEL = 1  # escalate once: a second miss is visible in the overdue list, not re-sent
-OVERDUE_SCAN = 1000  # list_overdue returns escalated alerts too; look far enough past them
+OVERDUE_BATCH = 1000  # alerts escalated per check at most (the next check takes the rest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +69,9 @@ class SlaWatcher:
             return []
         now = self.clock()
         done: list[int] = []
-        for alert in await self.store.list_overdue(now, OVERDUE_SCAN):
-            if alert.escalation_level >= ESCALATION_LEVEL or alert.status != "new":
-                # Acknowledged (or being worked on) before the check ran: someone has it.
-                continue
+        # Only alerts still "new" (acknowledged or being worked on: someone has it) and not escalated yet:
+        # the store reads them from a partial index, so escalated ones nobody handled are not re-read.
+        for alert in await self.store.list_overdue(now, OVERDUE_BATCH, statuses=("new",), escalated=False):
             view = self.forwarder.view(alert)
             raised, routes = self.forwarder.router.escalation(view, now)
             names = ", ".join(r.name for r in routes) or "none configured"

@@ -217,14 +217,24 @@ class AlertFilter:
     since: float | None = None  # event time
     until: float | None = None
     q: str | None = None  # substring of title, path, host, user
-    before_id: int | None = None  # keyset cursor: alerts with id < before_id
+    deadline_before: float | None = None  # sla_deadline <= this (overdue, with open statuses)
+    #: "id": newest first (cursor before_id); "risk": score DESC, id DESC (cursor before_score + before_id)
+    order: str = "id"
+    before_id: int | None = None  # keyset cursor: alerts with id < before_id (risk: (score, id) < (before_score, before_id))
+    before_score: int | None = None
     limit: int = 50
+
+
+ALERT_ORDERS: tuple[str, ...] = ("id", "risk")
+#: columns the overview's top-N lists group by
+TOP_COLUMNS: tuple[str, ...] = ("host", "user", "detector")
 
 
 @dataclass(slots=True)
 class AlertPage:
     items: list[Alert]
     next_cursor: int | None  # pass as before_id for the next page
+    next_score: int | None = None  # risk order: pass as before_score with it
 
 
 class Store(Protocol):
@@ -290,12 +300,26 @@ class Store(Protocol):
     async def update_alert(self, alert: Alert) -> None: ...  # all mutable fields, by id
     async def count_alerts_by_level(self) -> dict[str, int]: ...
     async def count_alerts_by_status(self) -> dict[str, int]: ...
+    async def count_alerts(self, flt: AlertFilter) -> int:
+        """Exact number of alerts matching the filter (cursor and limit ignored)."""
+        ...
+    async def count_alerts_grouped(self, flt: AlertFilter, column: str) -> dict[str, int]:
+        """Exact counts of the filter's alerts per ``level`` or ``status``."""
+        ...
+    async def alerts_per_day(self, flt: AlertFilter, *, start: float, days: int) -> dict[str, list[int]]:
+        """Alerts of the filter per level and per day (event time; day i = [start + i*86400, ...))."""
+        ...
+    async def top_alert_values(self, flt: AlertFilter, column: str, n: int) -> list[tuple[str, int]]:
+        """The ``n`` most frequent hosts, users or detector ids among the filter's alerts, with counts."""
+        ...
     async def count_recent_alerts(self, *, since: float, host: str | None, user: str | None,
                                   content_hash: str | None, detectors: list[str]) -> int:
         """Earlier alerts for the same user (or host) that share the content or a detector."""
         ...
-    async def list_overdue(self, now: float, limit: int = 100) -> list[Alert]:
-        """Open alerts (new/acknowledged/in_progress) whose sla_deadline has passed, oldest first."""
+    async def list_overdue(self, now: float, limit: int = 100, *, statuses: tuple[str, ...] = OPEN_STATUSES,
+                           escalated: bool | None = None) -> list[Alert]:
+        """Alerts in ``statuses`` (default: open) whose sla_deadline has passed, oldest deadline first;
+        ``escalated=False`` skips alerts already escalated (the SLA loop), ``True`` keeps only those."""
         ...
     async def escalate(self, alert_id: int, new_level: int, note: str, now: float, actor: str = "system") -> bool:
         """Raise escalation_level (never lowers) and audit it; False if not raised."""

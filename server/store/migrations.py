@@ -222,6 +222,17 @@ ALTER TABLE agents ADD COLUMN clock_skew {real};
 ALTER TABLE agents ADD COLUMN clock_skew_since {real};
 ALTER TABLE agents ADD COLUMN clock_skew_alerted INTEGER NOT NULL DEFAULT 0
 """),
+    (4, "risk order, overdue and overview indexes", """
+-- risk order (score DESC, id DESC): one index range per (status, level) pair, merged
+CREATE INDEX alerts_risk ON alerts(status, level, score, id);
+-- overdue alerts by deadline, per status; the SLA loop reads only alerts not escalated yet
+DROP INDEX alerts_sla;
+CREATE INDEX alerts_sla ON alerts(status, sla_deadline);
+CREATE INDEX alerts_sla_unescalated ON alerts(status, sla_deadline) WHERE escalation_level = 0;
+-- the overview's per-day counts by level read the index alone
+DROP INDEX alerts_time;
+CREATE INDEX alerts_time ON alerts(time, level)
+"""),
 ]
 
 

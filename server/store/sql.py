@@ -9,6 +9,7 @@ from __future__ import annotations
 import time as _time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -16,7 +17,7 @@ import msgspec
 from leakwarden.errors import StoreError
 from server.store.executor import Executor, Row
 from server.store.interface import (
-    OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken, EventRecord,
+    ALERT_STATUSES, LEVELS, OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken, EventRecord,
     Incident, OutboxItem, Review, Session, User,
 )
 from server.store.migrations import ALERT_TEXT_SQL, MIGRATIONS, statements
@@ -356,12 +357,16 @@ class SqlStore:
             "WHERE id = ?", a.updated_at, a.title, a.score, a.level, dumps(a.explanation), a.status, a.assignee,
             a.note, a.sla_deadline, a.escalation_level, a.acknowledged_at, a.incident_id, a.id)
 
-    async def list_alerts(self, flt: AlertFilter) -> AlertPage:
-        where, args = [], []
-        if flt.level:
+    def _alert_where(self, flt: AlertFilter, *, level_status: bool = True,
+                     detector: bool = False) -> tuple[list[str], list[Any]]:
+        """WHERE terms of a filter (no cursor). ``detector``: as an EXISTS probe of the
+        (detector, alert_id) key, for queries that do not walk that key themselves."""
+        where: list[str] = []
+        args: list[Any] = []
+        if level_status and flt.level:
             where.append(f"level IN ({_marks(len(flt.level))})")
             args += flt.level
-        if flt.status:
+        if level_status and flt.status:
             where.append(f"status IN ({_marks(len(flt.status))})")
             args += flt.status
         for col, value in (("host", flt.host), ('"user"', flt.user), ("kind", flt.kind),
@@ -375,6 +380,9 @@ class SqlStore:
         if flt.until is not None:
             where.append("time < ?")
             args.append(float(flt.until))
+        if flt.deadline_before is not None:
+            where.append("sla_deadline <= ?")
+            args.append(float(flt.deadline_before))
         if flt.q:
             pattern = f"%{_escape_like(flt.q)}%"
             if self.pg:  # the expression of the trigram index (migration 2)
@@ -388,6 +396,17 @@ class SqlStore:
                 where.append("(title || ' ' || COALESCE(path, '') || ' ' || COALESCE(host, '') || ' ' || "
                              "COALESCE(\"user\", '')) LIKE ? ESCAPE '\\'")
                 args.append(pattern)
+        if detector and flt.detector:
+            where.append("EXISTS (SELECT 1 FROM alert_detectors d WHERE d.detector = ? AND d.alert_id = a.id)")
+            args.append(flt.detector)
+        return where, args
+
+    async def list_alerts(self, flt: AlertFilter) -> AlertPage:
+        if flt.order == "risk":
+            return await self._list_by_risk(flt)
+        if flt.order != "id":
+            raise ValueError(f"unknown alert order {flt.order!r}")
+        where, args = self._alert_where(flt)
         if flt.before_id is not None:
             where.append("id < ?")
             args.append(flt.before_id)
@@ -408,6 +427,44 @@ class SqlStore:
         items = [_alert(r) for r in rows[:flt.limit]]
         return AlertPage(items=items, next_cursor=items[-1].id if len(rows) > flt.limit and items else None)
 
+    async def _list_by_risk(self, flt: AlertFilter) -> AlertPage:
+        """Strict risk order across pages: ``ORDER BY score DESC, id DESC``, keyset ``(score, id) < (s, i)``.
+
+        Without a selective filter the query is one arm per (status, level) pair, each an index range
+        on ``alerts(status, level, score, id)`` read backwards for one page, merged: a page costs
+        at most 20 short range scans at any depth. With a host, user, kind, incident or text filter
+        the matching rows are few; one query lets the planner take that filter's index and sort them.
+        """
+        if (flt.before_id is None) != (flt.before_score is None):
+            raise ValueError("the risk cursor needs both before_score and before_id")
+        keyset: list[str] = []
+        kargs: list[Any] = []
+        if flt.before_id is not None:
+            keyset.append("(score, id) < (?, ?)")
+            kargs += [flt.before_score, flt.before_id]
+        n = flt.limit + 1
+        order = " ORDER BY score DESC, id DESC LIMIT ?"
+        if flt.host is not None or flt.user is not None or flt.kind is not None or flt.incident_id is not None \
+                or flt.q:
+            where, args = self._alert_where(flt, detector=True)
+            where += keyset
+            sql = f"SELECT {ALERT_COLS} FROM alerts a" + (" WHERE " + " AND ".join(where) if where else "") + order
+            rows = await self._x.fetch(sql, *args, *kargs, n)
+        else:
+            where, args = self._alert_where(flt, level_status=False, detector=True)
+            where = ["status = ?", "level = ?", *where, *keyset]
+            arm = f"SELECT {ALERT_COLS} FROM alerts a WHERE " + " AND ".join(where) + order
+            arms, all_args = [], []
+            for status in flt.status or ALERT_STATUSES:
+                for level in flt.level or LEVELS:
+                    arms.append(f"SELECT * FROM ({arm}) AS arm{len(arms)}")
+                    all_args += [status, level, *args, *kargs, n]
+            rows = await self._x.fetch(" UNION ALL ".join(arms) + order, *all_args, n)
+        items = [_alert(r) for r in rows[:flt.limit]]
+        more = len(rows) > flt.limit and items
+        return AlertPage(items=items, next_cursor=items[-1].id if more else None,
+                         next_score=items[-1].score if more else None)
+
     async def count_alerts_by_level(self) -> dict[str, int]:
         rows = await self._x.fetch("SELECT level, COUNT(*) AS n FROM alerts GROUP BY level")
         return {r["level"]: int(r["n"]) for r in rows}
@@ -415,6 +472,51 @@ class SqlStore:
     async def count_alerts_by_status(self) -> dict[str, int]:
         rows = await self._x.fetch("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
+
+    def _filtered(self, flt: AlertFilter) -> tuple[str, list[Any]]:
+        where, args = self._alert_where(flt, detector=True)
+        return "FROM alerts a" + (" WHERE " + " AND ".join(where) if where else ""), args
+
+    async def count_alerts(self, flt: AlertFilter) -> int:
+        frm, args = self._filtered(flt)
+        return int(await self._x.fetchval(f"SELECT COUNT(*) {frm}", *args))
+
+    async def count_alerts_grouped(self, flt: AlertFilter, column: str) -> dict[str, int]:
+        if column not in ("level", "status"):
+            raise ValueError(f"cannot group alerts by {column!r}")
+        frm, args = self._filtered(flt)
+        rows = await self._x.fetch(f"SELECT {column} AS k, COUNT(*) AS n {frm} GROUP BY {column}", *args)
+        return {r["k"]: int(r["n"]) for r in rows}
+
+    async def alerts_per_day(self, flt: AlertFilter, *, start: float, days: int) -> dict[str, list[int]]:
+        end = start + days * 86400.0
+        since = max(start, flt.since) if flt.since is not None else start
+        until = min(end, flt.until) if flt.until is not None else end
+        frm, args = self._filtered(replace(flt, since=since, until=until))
+        # time >= start here, so SQLite's truncating CAST is a floor; PostgreSQL's CAST would round
+        day = "FLOOR((time - ?) / 86400)" if self.pg else "CAST((time - ?) / 86400 AS INTEGER)"
+        rows = await self._x.fetch(f"SELECT {day} AS day, level, COUNT(*) AS n {frm} GROUP BY 1, 2",
+                                   float(start), *args)
+        out = {lv: [0] * days for lv in LEVELS}
+        for r in rows:
+            i = int(r["day"])
+            if 0 <= i < days and r["level"] in out:
+                out[r["level"]][i] += int(r["n"])
+        return out
+
+    async def top_alert_values(self, flt: AlertFilter, column: str, n: int) -> list[tuple[str, int]]:
+        frm, args = self._filtered(flt)
+        if column in ("host", "user"):
+            col = f'a."{column}"'
+            sql = f"SELECT {col} AS v, COUNT(*) AS n {frm}{' AND' if 'WHERE' in frm else ' WHERE'} {col} IS NOT NULL"
+        elif column == "detector":
+            # exact ids only: families are stored as their own keys ("pii.*") for the detector filter
+            sql = (f"SELECT d.detector AS v, COUNT(*) AS n {frm.replace('FROM alerts a', 'FROM alerts a JOIN alert_detectors d ON d.alert_id = a.id', 1)}"
+                   f"{' AND' if 'WHERE' in frm else ' WHERE'} d.detector NOT LIKE '%*'")
+        else:
+            raise ValueError(f"no top list for {column!r}")
+        rows = await self._x.fetch(sql + " GROUP BY v ORDER BY n DESC, v LIMIT ?", *args, n)
+        return [(r["v"], int(r["n"])) for r in rows]
 
     async def count_recent_alerts(self, *, since: float, host: str | None, user: str | None,
                                   content_hash: str | None, detectors: list[str]) -> int:
@@ -440,10 +542,20 @@ class SqlStore:
             f"ORDER BY id DESC LIMIT {REPETITION_LOOKBACK}) a WHERE a.time >= ? AND ({' OR '.join(same)})",
             args[0], since, *args[1:]))
 
-    async def list_overdue(self, now: float, limit: int = 100) -> list[Alert]:
-        rows = await self._x.fetch(
-            f"SELECT {ALERT_COLS} FROM alerts WHERE sla_deadline <= ? AND status IN ({_marks(len(OPEN_STATUSES))}) "
-            "ORDER BY sla_deadline LIMIT ?", now, *OPEN_STATUSES, limit)
+    async def list_overdue(self, now: float, limit: int = 100, *, statuses: tuple[str, ...] = OPEN_STATUSES,
+                           escalated: bool | None = None) -> list[Alert]:
+        # one arm per status, each a range of alerts(status, sla_deadline) read for one page, merged: no
+        # sort of every overdue alert. Not escalated: the partial index of new, unescalated alerts.
+        extra = {None: "", False: " AND escalation_level = 0", True: " AND escalation_level > 0"}[escalated]
+        arm = (f"SELECT {ALERT_COLS} FROM alerts WHERE status = ?{extra} AND sla_deadline <= ? "
+               "ORDER BY sla_deadline, id LIMIT ?")
+        arms, args = [], []
+        for status in statuses:
+            arms.append(f"SELECT * FROM ({arm}) AS arm{len(arms)}")
+            args += [status, now, limit]
+        if not arms:
+            return []
+        rows = await self._x.fetch(" UNION ALL ".join(arms) + " ORDER BY sla_deadline, id LIMIT ?", *args, limit)
         return [_alert(r) for r in rows]
 
     async def escalate(self, alert_id: int, new_level: int, note: str, now: float, actor: str = "system") -> bool:

@@ -141,10 +141,13 @@ async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: 
     assert sorted(seen) == sorted(open_ids) and len(seen) == len(set(seen))
     ranks = [LEVELS.index(lv) for lv in levels]
     assert ranks == sorted(ranks, reverse=True), "critical first, then high, medium, low"
-    # a text search pages too (one scan over all levels): every match once, nothing else
+    # strictly by score across pages (newest first among equal scores), not only inside a page
+    keys = [(a.score, a.id) for a in [await collector.store.get_alert(i) for i in seen] if a is not None]
+    assert len({k[0] for k in keys}) > 3 and keys == sorted(keys, reverse=True)
+    # a text search pages too: every match once, nothing else, in risk order
     seen, _levels = await walk(collector, alice, "/alerts?status=any&q=report-1")
     expected = (await collector.store.list_alerts(AlertFilter(q="report-1", limit=1000))).items
-    assert len(expected) > 7 and sorted(seen) == sorted(a.id for a in expected)
+    assert len(expected) > 7 and seen == [a.id for a in sorted(expected, key=lambda a: (-a.score, -a.id))]
 
 
 async def test_csv_export_follows_the_filter_and_defuses_formulas(collector: Collector, alice) -> None:

@@ -81,3 +81,17 @@ async def test_without_escalate_to_the_raised_alert_is_routed_afresh(store: SqlS
     await fw.deliver_once(resources)
     [req] = receiver.requests
     assert req.path == "/chat" and req.json()["severity"] == "High"  # medium -> high: still the chat route
+
+
+async def test_escalated_alerts_nobody_handled_do_not_hide_a_new_overdue_one(store: SqlStore, receiver: HttpReceiver,
+                                                                             clock: Clock) -> None:
+    """More escalated-but-unacknowledged alerts than one check reads: the newly overdue one still escalates."""
+    from server.forward.sla import OVERDUE_BATCH
+    cfg = chain(receiver)
+    watcher = SlaWatcher(store, Forwarder(cfg, store, clock=clock), cfg.sla, clock)
+    async with store.transaction() as tx:
+        for i in range(OVERDUE_BATCH + 5):
+            await tx.insert_alert(make_alert(id=0, now=clock.now - 7200, sla_deadline=clock.now - 3600 + i,
+                                             escalation_level=1))
+    fresh = await store.insert_alert(make_alert(id=0, now=clock.now - 100, sla_deadline=clock.now - 1))
+    assert await watcher.check_once() == [fresh.id]

@@ -141,8 +141,9 @@ async def test_alert_detail_has_redacted_evidence_and_explanation(client: TestCl
 
 
 async def test_filters_and_keyset_pagination(client: TestClient) -> None:
-    await ingest_alerts(client, 7, detector="pii.email", severity="low", confidence=0.5)
+    # the worst first, so newest-first and risk order differ
     await ingest_alerts(client, 3, detector="secret.aws_access_key", severity="critical", hostname="srv-9")
+    await ingest_alerts(client, 7, detector="pii.email", severity="low", confidence=0.5)
     admin = await person(client)
 
     async def ids(query: str) -> list[int]:
@@ -170,10 +171,27 @@ async def test_filters_and_keyset_pagination(client: TestClient) -> None:
         if cursor is None:
             break
     assert [len(p) for p in pages] == [4, 4, 2] and sum(pages, []) == everything
-    for bad in ("level=severe", "limit=0", "limit=abc", "since=yesterday", "before=-1"):
+    # sort=risk: strictly by score, then newest, across pages (cursor: next_before + next_before_score)
+    full = (await (await client.get("/api/v1/alerts?limit=100", headers=admin)).json())["items"]
+    by_risk = [a["id"] for a in sorted(full, key=lambda a: (-a["score"], -a["id"]))]
+    assert by_risk != everything
+    risk_pages, query = [], "sort=risk&limit=3"
+    while True:
+        body = await (await client.get(f"/api/v1/alerts?{query}", headers=admin)).json()
+        risk_pages.append([a["id"] for a in body["items"]])
+        if body["next_before"] is None:
+            assert body["next_before_score"] is None
+            break
+        query = f"sort=risk&limit=3&before={body['next_before']}&before_score={body['next_before_score']}"
+    assert [len(p) for p in risk_pages] == [3, 3, 3, 1] and sum(risk_pages, []) == by_risk
+    for bad, field in (("level=severe", "level"), ("limit=0", "limit"), ("limit=abc", "limit"),
+                       ("since=yesterday", "since"), ("before=-1", "before"), ("sort=score", "sort"),
+                       ("sort=risk&before=5", "before_score"), ("sort=risk&before_score=40", "before"),
+                       ("before_score=40&before=5", "before_score"),
+                       ("sort=risk&before=5&before_score=101", "before_score")):
         r = await client.get(f"/api/v1/alerts?{bad}", headers=admin)
         assert r.status == 400, bad
-        assert (await r.json())["field"] in bad
+        assert (await r.json())["field"] == field, bad
 
 
 async def test_admin_creates_users_via_api(client: TestClient) -> None:

@@ -128,3 +128,79 @@ async def test_transaction_rolls_back_everything_on_error(store: SqlStore) -> No
 def test_postgres_url_selects_asyncpg_backend() -> None:
     assert make_store(default_config(database="postgresql://x@127.0.0.1/db")).dialect == "postgresql"
     assert make_store(default_config()).dialect == "sqlite"
+
+
+async def _seeded(store: SqlStore, now: float) -> list:  # type: ignore[type-arg]
+    """60 alerts over levels, statuses, hosts and days, with many equal scores (ties break by id)."""
+    import random
+    rng = random.Random(5)
+    out = []
+    for i in range(60):
+        level = ("low", "medium", "high", "critical")[i % 4]
+        a = alert(now - (i % 7) * 86400 - 10, level, score=rng.choice([10, 40, 40, 60, 85]),
+                  status=("new", "acknowledged", "resolved")[i % 3], host=f"pc-{i % 5}", user=f"u{i % 4}",
+                  detectors=[("pii.email", "secret.jwt", "pii.cn_mobile")[i % 3]])
+        out.append(await store.insert_alert(a))
+    return out
+
+
+async def test_risk_order_is_strict_across_pages(store: SqlStore) -> None:
+    from server.store.interface import AlertFilter
+    now = time.time()
+    alerts = await _seeded(store, now)
+    cases = [
+        (AlertFilter(), lambda a: True),
+        (AlertFilter(status=["new", "acknowledged"]), lambda a: a.status in ("new", "acknowledged")),
+        (AlertFilter(level=["high", "critical"], status=["new"]), lambda a: a.level in ("high", "critical")
+         and a.status == "new"),
+        (AlertFilter(detector="pii.*"), lambda a: a.detectors[0].startswith("pii.")),
+        (AlertFilter(host="pc-2"), lambda a: a.host == "pc-2"),
+        (AlertFilter(since=now - 3 * 86400), lambda a: a.time >= now - 3 * 86400),
+    ]
+    for flt, keep in cases:
+        expected = [a.id for a in sorted((a for a in alerts if keep(a)), key=lambda a: (-a.score, -a.id))]
+        got, score, before = [], None, None
+        while True:
+            page = await store.list_alerts(AlertFilter(**{**{k: getattr(flt, k) for k in flt.__slots__},
+                                                          "order": "risk", "limit": 7, "before_score": score,
+                                                          "before_id": before}))
+            got += [a.id for a in page.items]
+            if page.next_cursor is None:
+                break
+            score, before = page.next_score, page.next_cursor
+        assert got == expected, flt
+
+
+async def test_exact_counts_and_overview_aggregates(store: SqlStore) -> None:
+    from collections import Counter
+
+    from server.store.interface import OPEN_STATUSES, AlertFilter
+    now = time.time()
+    alerts = await _seeded(store, now)
+    open_ = [a for a in alerts if a.status in OPEN_STATUSES]
+    assert await store.count_alerts(AlertFilter(status=list(OPEN_STATUSES))) == len(open_)
+    assert await store.count_alerts(AlertFilter(detector="secret.jwt", host="pc-1")) == sum(
+        1 for a in alerts if a.detectors == ["secret.jwt"] and a.host == "pc-1")
+    assert await store.count_alerts_grouped(AlertFilter(status=list(OPEN_STATUSES)), "level") == dict(
+        Counter(a.level for a in open_))
+    start = now - now % 86400 - 13 * 86400
+    days = await store.alerts_per_day(AlertFilter(), start=start, days=14)
+    for level in ("low", "medium", "high", "critical"):
+        assert days[level] == [sum(1 for a in alerts if a.level == level and int((a.time - start) // 86400) == i)
+                               for i in range(14)]
+    assert await store.top_alert_values(AlertFilter(), "host", 2) == sorted(
+        Counter(a.host for a in alerts).items(), key=lambda kv: (-kv[1], kv[0]))[:2]
+    assert await store.top_alert_values(AlertFilter(level=["high"]), "detector", 8) == sorted(
+        Counter(a.detectors[0] for a in alerts if a.level == "high").items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+async def test_overdue_can_skip_escalated_alerts(store: SqlStore) -> None:
+    now = time.time()
+    first = await store.insert_alert(alert(now - 1000))
+    second = await store.insert_alert(alert(now - 900))
+    worked = await store.insert_alert(alert(now - 950, status="in_progress"))
+    await store.escalate(first.id, 1, "overdue", now)
+    assert [a.id for a in await store.list_overdue(now)] == [first.id, worked.id, second.id]
+    assert [a.id for a in await store.list_overdue(now, statuses=("new",), escalated=False)] == [second.id]
+    assert [a.id for a in await store.list_overdue(now, escalated=True)] == [first.id]
+    assert [a.id for a in await store.list_overdue(now, limit=1)] == [first.id]

@@ -24,8 +24,7 @@ MAX_NOTE = 500
 async def overview(request: web.Request) -> web.StreamResponse:
     await require(request)
     state = request.app[DASHBOARD]
-    ov = await state.overview.get(request.app[STORE], offline_after=request.app[CONFIG].offline_after,
-                                  scan_limit=state.overview_scan_limit)
+    ov = await state.overview.get(request.app[STORE], offline_after=request.app[CONFIG].offline_after)
     levels = list(reversed(LEVELS))
     # uPlot's columnar data: [x values, series...]; x is the day's index, labelled by the server
     # so the axis reads in the page's language
