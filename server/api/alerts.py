@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from aiohttp import web
 
+from server import triage
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, float_param, int_param, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
@@ -107,32 +108,14 @@ async def change_alert(request: web.Request) -> web.Response:
     cfg, store = request.app[CONFIG], request.app[STORE]
     alert_id = path_int(request)
     body = decode(await read_body(request, 64 * 1024, cfg.body_timeout), AlertChange)
-    if body.status is None and body.assignee is None and body.note is None:
-        raise ApiError(422, "invalid_field", "nothing to change: give status, assignee or note", field="$.status")
-    if body.status == "resolved" and not (body.note or "").strip():
-        raise ApiError(422, "invalid_field", "resolving an alert needs a note", field="$.note")
-    now = time.time()
-    async with store.transaction() as tx:
-        alert = await tx.get_alert(alert_id)
-        if alert is None:
-            raise ApiError(404, "not_found", "no such alert")
-        if body.assignee and await tx.get_user_by_name(body.assignee) is None:
-            raise ApiError(422, "invalid_field", "assignee is not a user", field="$.assignee")
-        before = {"status": alert.status, "assignee": alert.assignee}
-        if body.status is not None:
-            alert.status = body.status
-            if body.status != "new" and alert.acknowledged_at is None:
-                alert.acknowledged_at = now
-        if body.assignee is not None:
-            alert.assignee = body.assignee or None
-        if body.note is not None:
-            alert.note = body.note
-        alert.updated_at = now
-        await tx.update_alert(alert)
-        await tx.add_audit(actor(request), "alert.update", "alert", str(alert_id),
-                           {"before": before, "after": {"status": alert.status, "assignee": alert.assignee},
-                            "note": body.note}, now)
-    return json_response(alert_json(alert))
+    try:
+        found = await triage.change_alerts(store, [alert_id], actor=actor(request), now=time.time(),
+                                           status=body.status, assignee=body.assignee, note=body.note)
+    except triage.ChangeRejected as e:
+        raise ApiError(422, "invalid_field", e.detail, field=f"$.{e.field}") from e
+    if alert_id not in found.found:
+        raise ApiError(404, "not_found", "no such alert")
+    return json_response(alert_json(found.found[alert_id]))
 
 
 @routes.get("/api/v1/audit")

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from aiohttp import web
 
+from server import triage
 from server.api.access import actor, person
 from server.api.alerts import alert_json
 from server.api.responses import ApiError, decode, int_param, json_response, path_int, read_body
@@ -58,14 +59,11 @@ async def change_incident(request: web.Request) -> web.Response:
     cfg, store = request.app[CONFIG], request.app[STORE]
     incident_id = path_int(request)
     body = decode(await read_body(request, 64 * 1024, cfg.body_timeout), IncidentChange)
-    now = time.time()
-    async with store.transaction() as tx:
-        inc = await tx.get_incident(incident_id)
-        if inc is None:
-            raise ApiError(404, "not_found", "no such incident")
-        before = inc.status
-        inc.status, inc.updated_at = body.status, now
-        await tx.update_incident(inc)
-        await tx.add_audit(actor(request), "incident.update", "incident", str(incident_id),
-                           {"before": before, "after": body.status, "note": body.note}, now)
+    try:
+        inc = await triage.change_incident(store, incident_id, actor=actor(request), now=time.time(),
+                                           status=body.status, note=body.note)
+    except triage.ChangeRejected as e:
+        raise ApiError(422, "invalid_field", e.detail, field=f"$.{e.field}") from e
+    if inc is None:
+        raise ApiError(404, "not_found", "no such incident")
     return json_response(incident_json(inc))

@@ -24,7 +24,6 @@ from server.keys import CONFIG, SCANNER, STORE
 
 routes = web.RouteTableDef()
 BLOCKING_SEVERITIES = ("high", "critical")
-_lock = asyncio.Lock()
 
 
 def load_collector_hash_key(hash_key_file: Path | None, data_dir: Path) -> bytes:
@@ -49,6 +48,14 @@ class ReviewService:
     def __init__(self, policy: Path | None, hash_key: bytes) -> None:
         self.policy, self.hash_key = policy, hash_key
         self._scanner: Any = None
+        self._lock: asyncio.Lock | None = None  # made on first use, on the app's loop
+
+    @property
+    def lock(self) -> asyncio.Lock:
+        """One scan at a time per collector: it is CPU-bound and ingest must keep its share."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        return self._lock
 
     def scanner(self) -> Any:
         if self._scanner is None:
@@ -110,9 +117,16 @@ async def review(request: web.Request) -> web.Response:
         raise ApiError(408, "body_timeout", "document not received in time") from e
     if not data:
         raise ApiError(422, "invalid_field", "empty document", field="file")
-    service: ReviewService = request.app[SCANNER]  # type: ignore[assignment]
-    async with _lock:  # one scan at a time: it is CPU-bound and ingest must keep its share
+    return json_response({"name": name, **await review_document(request.app, data, name, actor=actor(request))})
+
+
+async def review_document(app: web.Application, data: bytes, name: str, *, actor: str) -> dict[str, Any]:
+    """Scan a document with the collector's ``ReviewService``, one scan at a time whichever door it came
+    through (API or dashboard), and record the verdict; returns ``{"id", "verdict", "document_hash",
+    "size", "media_type", "error", "findings"}`` (findings redacted)."""
+    service: ReviewService = app[SCANNER]  # type: ignore[assignment]
+    async with service.lock:
         out = await asyncio.get_running_loop().run_in_executor(None, service.review, data, name)
-    stored = await request.app[STORE].add_review(actor(request), out["document_hash"], out["verdict"],
-                                                 len(out["findings"]), len(data), time.time())
-    return json_response({"id": stored.id, "name": name, **out})
+    stored = await app[STORE].add_review(actor, out["document_hash"], out["verdict"], len(out["findings"]),
+                                         len(data), time.time())
+    return {"id": stored.id, **out}

@@ -1,22 +1,21 @@
 """Pre-publication review: upload a document, read the verdict.
 
-The scan and the verdict are the collector's (``server.api.review``: its
-``ReviewService`` on ``app[SCANNER]``, its lock so one CPU-bound scan runs at a
-time, ``store.add_review``); this page only reads the upload and shows the result.
+The scan, the verdict and its record are the collector's (``server.api.review.review_document``,
+shared with ``POST /api/v1/review``: one CPU-bound scan at a time whichever door);
+this page only reads the upload and shows the result.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
 
 from aiohttp import BodyPartReader, web
 
-from server.api.review import _lock as review_lock  # the API's lock: one scan at a time, whichever door
+from server.api.review import review_document
 from server.dashboard.evidence import describe_location
 from server.dashboard.render import error_page, render
 from server.dashboard.session import require
-from server.keys import CONFIG, SCANNER, STORE
+from server.keys import CONFIG
 
 routes = web.RouteTableDef()
 FIELD = "document"
@@ -61,11 +60,7 @@ async def review_upload(request: web.Request) -> web.StreamResponse:
     if upload is None or not upload[0]:
         return error_page(request, 400, "bad_request")
     data, name = upload
-    service = request.app[SCANNER]
-    async with review_lock:
-        out = await asyncio.get_running_loop().run_in_executor(None, service.review, data, name)  # type: ignore[attr-defined]
-    await request.app[STORE].add_review(me.username, out["document_hash"], out["verdict"], len(out["findings"]),
-                                        len(data), time.time())
+    out = await review_document(request.app, data, name, actor=me.username)
     for f in out["findings"]:
         f["where"] = describe_location(f.get("location") or {})
     return render(request, "review.html", {"result": out, "name": name, "can_write": True,
