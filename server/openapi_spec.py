@@ -90,7 +90,10 @@ def build_spec() -> dict[str, Any]:
              s.DeviceList, s.UserOut, s.UserList, s.AuditList, s.LoginOut, s.MeOut, s.Ok, s.ReviewOut, s.Health,
              Batch, BatchAck, EnrollRequest, EnrollResponse, TokenRequest, AlertChange, LoginRequest, DeviceChange,
              IncidentChange, NewUser]
-    _, components = msgspec.json.schema_components(types, ref_template=REF)
+    # forwarding's routes (outbox admin, overdue list) describe themselves; one document for the API
+    from server.forward.api import openapi as forward_openapi  # imports server.api: not at import time
+    forward_paths, forward_types = forward_openapi(REF)
+    _, components = msgspec.json.schema_components([*types, *forward_types], ref_template=REF)
     paths: dict[str, Any] = {
         "/api/v1/auth/login": {"post": _op("Sign in; returns a bearer session token", (200, s.LoginOut),
                                            security=[], body=LoginRequest, errors=(400, 401, 422, 429))},
@@ -179,6 +182,10 @@ def build_spec() -> dict[str, Any]:
                                                    "content": {"text/plain": {"schema": {"type": "string"}}}},
                                            **_errors(401)}}},
     }
+    clash = set(paths) & set(forward_paths)
+    if clash:
+        raise RuntimeError(f"OpenAPI paths described twice: {sorted(clash)}")
+    paths.update(forward_paths)
     return {
         "openapi": "3.1.0",
         "info": {"title": "LeakWarden collector API", "version": "1",
