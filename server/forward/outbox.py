@@ -39,6 +39,7 @@ log = logging.getLogger("leakwarden.server.forward")
 Clock = Callable[[], float]
 LANES = 2  # concurrent claim/deliver loops of one worker
 MAX_HELD = 100_000  # outbox rows kept in memory while the store is failing
+RATE_LIMITED = "deferred: destination rate limit"
 
 
 def idempotency_key(destination: str, alert_id: str, reason: str) -> str:
@@ -73,6 +74,7 @@ class _Outcome:
     delivered: bool = False
     error: str | None = None
     next_attempt_at: float | None = None  # None with an error: dead
+    released: bool = False  # handed back untried (rate limit): not an attempt
 
 
 @dataclass(slots=True)
@@ -84,7 +86,12 @@ class Stats:
     deferred: int = 0
     folded: int = 0  # repeats folded by deduplication
     escalated: int = 0
-    by_destination: dict[str, int] = field(default_factory=dict)
+    #: destination -> outcome (delivered, failed, dead, deferred) -> count, since this process started
+    by_destination: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def count(self, destination: str, outcome: str) -> None:
+        per = self.by_destination.setdefault(destination, {})
+        per[outcome] = per.get(outcome, 0) + 1
 
 
 class Forwarder:
@@ -210,18 +217,23 @@ class Forwarder:
         re-sends the batch after the lease (at least once; receivers dedupe by idempotency key)."""
         if not outcomes:
             return
+        now = max(o.at for o in outcomes)
+        delivered = [o for o in outcomes if o.delivered]
+        released = [(o.item_id, o.next_attempt_at or now) for o in outcomes if o.released]
+        failed = [(o.item_id, o.error or "", o.next_attempt_at) for o in outcomes if not o.delivered and not o.released]
         async with self.store.transaction() as tx:
-            for out in outcomes:
-                if out.delivered:
-                    await tx.outbox_delivered(out.item_id, out.at)
-                else:
-                    await tx.outbox_failed(out.item_id, out.error or "", out.next_attempt_at, out.at)
+            # rows delivered at different moments keep their own time: group by it (a batch has few)
+            for at in sorted({o.at for o in delivered}):
+                await tx.outbox_delivered_many([o.item_id for o in delivered if o.at == at], at)
+            await tx.outbox_failed_many(failed, now)
+            await tx.outbox_release(released, RATE_LIMITED, now)
 
     async def _deliver(self, item: OutboxItem, resources: Resources) -> "_Outcome":
         assert item.id is not None and self._inflight is not None
         dest = self.destinations.get(item.destination)
         if dest is None:
             self.stats.dead += 1
+            self.stats.count(item.destination, "dead")
             return _Outcome(item.id, self.clock(), error=f"destination {item.destination!r} is not configured")
         if dest.rate_limit is not None:
             bucket = self._buckets.get(dest.name)
@@ -234,8 +246,9 @@ class Forwarder:
                 # Waiting longer would outlive our lease; hand the row back for later.
                 bucket.refund()
                 self.stats.deferred += 1
+                self.stats.count(dest.name, "deferred")
                 now = self.clock()
-                return _Outcome(item.id, now, error="deferred: destination rate limit", next_attempt_at=now + wait)
+                return _Outcome(item.id, now, released=True, next_attempt_at=now + wait)
             if wait > 0:
                 await asyncio.sleep(wait)
         delivery = Delivery(key=item.key, alert_id=str(item.alert_id or ""), attempt=item.attempts)
@@ -248,7 +261,7 @@ class Forwarder:
             log.exception("forward: %s sender crashed on %s", dest.name, item.key)
             return self._failed(item, dest, DeliveryError(f"internal error: {type(e).__name__}: {e}"))
         self.stats.delivered += 1
-        self.stats.by_destination[dest.name] = self.stats.by_destination.get(dest.name, 0) + 1
+        self.stats.count(dest.name, "delivered")
         return _Outcome(item.id, self.clock(), delivered=True)
 
     def _failed(self, item: OutboxItem, dest: DestinationConfig, e: DeliveryError) -> "_Outcome":
@@ -258,6 +271,7 @@ class Forwarder:
         if not e.retryable or item.attempts >= max_attempts:
             nxt = None
             self.stats.dead += 1
+            self.stats.count(dest.name, "dead")
             log.error("forward: %s dead after %d attempt(s): %s", dest.name, item.attempts, e)
         else:
             delay = self.backoff(item.attempts)
@@ -265,6 +279,7 @@ class Forwarder:
                 delay = max(delay, min(e.retry_after, self.config.outbox.backoff_max))
             nxt = now + delay
             self.stats.retried += 1
+            self.stats.count(dest.name, "failed")
             log.warning("forward: %s attempt %d failed, retry in %.1fs: %s", dest.name, item.attempts, delay, e)
         return _Outcome(item.id, now, error=f"attempt {item.attempts}: {e}", next_attempt_at=nxt)
 

@@ -712,16 +712,48 @@ class SqlStore:
         return sorted((_outbox(r) for r in rows), key=lambda it: (it.next_attempt_at, it.id or 0))
 
     async def outbox_delivered(self, item_id: int, now: float) -> None:
-        await self._x.execute("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_until = 0, "
-                              "last_error = NULL WHERE id = ?", now, item_id)
+        await self.outbox_delivered_many([item_id], now)
 
     async def outbox_failed(self, item_id: int, error: str, next_attempt_at: float | None, now: float) -> None:
-        if next_attempt_at is None:
-            await self._x.execute("UPDATE outbox SET status = 'dead', last_error = ?, lease_until = 0 WHERE id = ?",
-                                  error[:2000], item_id)
-        else:
-            await self._x.execute("UPDATE outbox SET last_error = ?, next_attempt_at = ?, lease_until = 0 "
-                                  "WHERE id = ?", error[:2000], float(next_attempt_at), item_id)
+        await self.outbox_failed_many([(item_id, error, next_attempt_at)], now)
+
+    async def outbox_delivered_many(self, item_ids: list[int], now: float) -> None:
+        done = "UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_until = 0, last_error = NULL WHERE "
+        if self.pg:
+            await self._x.execute(done + "id = ANY(?::bigint[])", now, list(item_ids))
+            return
+        for i in range(0, len(item_ids), 500):  # SQLite's bound-parameter limit
+            chunk = item_ids[i:i + 500]
+            await self._x.execute(done + f"id IN ({_marks(len(chunk))})", now, *chunk)
+
+    async def outbox_failed_many(self, failures: list[tuple[int, str, float | None]], now: float) -> None:
+        if not failures:
+            return
+        rows = [(item_id, error[:2000], None if nxt is None else float(nxt)) for item_id, error, nxt in failures]
+        if self.pg:  # one statement for the batch
+            ids, errors, nexts = (list(col) for col in zip(*rows))
+            await self._x.execute(
+                "UPDATE outbox o SET last_error = v.err, lease_until = 0, "
+                "status = CASE WHEN v.nxt IS NULL THEN 'dead' ELSE o.status END, "
+                "next_attempt_at = COALESCE(v.nxt, o.next_attempt_at) "
+                "FROM unnest(?::bigint[], ?::text[], ?::float8[]) AS v(id, err, nxt) WHERE o.id = v.id",
+                ids, errors, nexts)
+            return
+        await self._x.executemany(
+            "UPDATE outbox SET last_error = ?, lease_until = 0, "
+            "status = CASE WHEN ? IS NULL THEN 'dead' ELSE status END, "
+            "next_attempt_at = COALESCE(?, next_attempt_at) WHERE id = ?",
+            [(err, nxt, nxt, item_id) for item_id, err, nxt in rows])
+
+    async def outbox_release(self, releases: list[tuple[int, float]], note: str | None, now: float) -> None:
+        if not releases:
+            return
+        # the claim counted an attempt; a row handed back untried gives it back
+        await self._x.executemany(
+            "UPDATE outbox SET attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_until = 0, "
+            "last_error = COALESCE(?, last_error) WHERE id = ? AND status = 'pending'".replace(
+                "MAX(", "GREATEST(" if self.pg else "MAX("),
+            [(float(nxt), note, item_id) for item_id, nxt in releases])
 
     async def outbox_list(self, status: str | None, limit: int) -> list[OutboxItem]:
         if status:

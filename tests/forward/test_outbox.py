@@ -147,6 +147,7 @@ async def test_rate_limit_spaces_deliveries_and_defers_beyond_the_lease(store: S
     assert len(receiver.requests) == 12 and len(pending) == 2  # one now, one after 1 s, two handed back
     assert all(p.last_error == "deferred: destination rate limit" and p.next_attempt_at > time.time()
                for p in pending)
+    assert [p.attempts for p in pending] == [0, 0]  # handed back untried: no attempt counted
 
 
 async def test_row_for_a_removed_destination_is_dead_with_a_reason(store: SqlStore, receiver: HttpReceiver,
