@@ -22,7 +22,8 @@ from server.api.responses import ApiError, json_response
 from server.api.review import ReviewService, load_collector_hash_key
 from server.config import ServerConfig
 from server.ingest import offline_sweep
-from server.keys import ALERT_LISTENERS, CONFIG, INGEST_LIMITER, LOGIN_LIMITER, METRICS, SCANNER, STORE
+from server.keys import (ALERT_LISTENERS, CONFIG, INGEST_LIMITER, LOGIN_LIMITER, METRIC_SOURCES, METRICS, SCANNER,
+                         STORE)
 from server.metrics import Metrics, metrics_handler
 from server.notify import notify
 from server.ratelimit import RateLimiter
@@ -136,6 +137,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app[ALERT_LISTENERS] = []
+    app[METRIC_SOURCES] = []
     app[INGEST_LIMITER] = RateLimiter(config.ingest_rate)
     app[LOGIN_LIMITER] = RateLimiter(config.login_rate)
     app[SCANNER] = ReviewService(config.review_policy, load_collector_hash_key(config.hash_key_file, config.data_dir))

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from server.ratelimit import RateLimiter
 
 AlertListener = Callable[[Alert], Awaitable[None]]
+#: renders more Prometheus text lines for /metrics (the forwarding area registers one)
+MetricSource = Callable[[], Awaitable[list[str]]]
 
 CONFIG: web.AppKey["ServerConfig"] = web.AppKey("config")
 STORE: web.AppKey["Store"] = web.AppKey("store")
@@ -26,6 +28,7 @@ METRICS: web.AppKey["Metrics"] = web.AppKey("metrics")
 #: async callables awaited after an alert is created or its level rises
 #: (the forwarding engineer appends its enqueue function here in ``forward.setup``)
 ALERT_LISTENERS: web.AppKey[list[AlertListener]] = web.AppKey("alert_listeners")
+METRIC_SOURCES: web.AppKey[list[MetricSource]] = web.AppKey("metric_sources")
 INGEST_LIMITER: web.AppKey["RateLimiter"] = web.AppKey("ingest_limiter")
 LOGIN_LIMITER: web.AppKey["RateLimiter"] = web.AppKey("login_limiter")
 #: the review scanner, built lazily (detectors import is heavy)

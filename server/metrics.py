@@ -14,7 +14,7 @@ from aiohttp import web
 from server.api.access import bearer
 from server.api.responses import ApiError
 from server.auth import user_for_token
-from server.keys import CONFIG, METRICS, STORE
+from server.keys import CONFIG, METRIC_SOURCES, METRICS, STORE
 
 
 class Counter:
@@ -64,6 +64,20 @@ class Metrics:
                                         (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
 
 
+def label_value(value: str) -> str:
+    """A label value in the exposition format (names come from configuration: escape anyway)."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def family(name: str, help_: str, kind: str, samples: dict[tuple[tuple[str, str], ...], float]) -> list[str]:
+    """A metric family with any labels: ``{(("destination", "siem"), ("outcome", "dead")): 3}``."""
+    out = [f"# HELP {name} {help_}", f"# TYPE {name} {kind}"]
+    for labels, v in sorted(samples.items()):
+        text = ",".join(f'{k}="{label_value(val)}"' for k, val in labels)
+        out.append(f"{name}{{{text}}} {v:g}")
+    return out
+
+
 def _gauge(name: str, help_: str, label: str | None, values: dict[str, float] | float) -> list[str]:
     out = [f"# HELP {name} {help_}", f"# TYPE {name} gauge"]
     if isinstance(values, dict):
@@ -101,5 +115,7 @@ async def metrics_handler(request: web.Request) -> web.Response:
     lines += _gauge("leakwarden_agents", "Enrolled agents by state", "state", states)
     lines += _gauge("leakwarden_agent_spool_depth", "Sum of agents' reported spool depth", None, spool)
     lines += _gauge("leakwarden_uptime_seconds", "Seconds since this process started", None, now - m.started)
+    for source in request.app[METRIC_SOURCES]:
+        lines += await source()
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})

@@ -21,7 +21,8 @@ from server.forward.destination import Resources
 from server.forward.keys import FORWARD_CONFIG, FORWARDER, SLA
 from server.forward.outbox import Clock, Forwarder
 from server.forward.sla import SlaWatcher
-from server.keys import ALERT_LISTENERS, CONFIG, STORE
+from server.keys import ALERT_LISTENERS, CONFIG, METRIC_SOURCES, STORE
+from server.metrics import family
 
 __all__ = ["setup", "load_forward_config", "ForwardConfig", "Forwarder", "SlaWatcher"]
 
@@ -66,6 +67,20 @@ def setup(app: web.Application, *, config: ForwardConfig | None = None, clock: C
             await fw.close()
             await session.close()
 
+    async def forward_metrics() -> list[str]:
+        fw = app.get(FORWARDER)
+        per = fw.stats.by_destination if fw is not None else {}
+        lines = family("leakwarden_forward_deliveries_total",
+                       "Delivery attempts by destination and outcome (delivered, failed = will retry, dead, "
+                       "deferred = rate limit), this process", "counter",
+                       {(("destination", d), ("outcome", o)): n for d, outcomes in per.items() for o, n in outcomes.items()})
+        backlog = await app[STORE].outbox_backlog()
+        lines += family("leakwarden_outbox_backlog", "Outbox rows pending or dead, by destination", "gauge",
+                        {(("destination", d), ("status", st)): n for (d, st), n in backlog.items()})
+        return lines
+
+    if METRIC_SOURCES in app:
+        app[METRIC_SOURCES].append(forward_metrics)
     app.cleanup_ctx.append(forwarding)
     # Imported here, not at the top: server.api imports server.config, which may import
     # server.forward.config (this package) while it is itself being imported.

@@ -144,6 +144,10 @@ async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
             return (await documented(r, "/api/v1/outbox", "get"))["items"]
         await until(lambda: client.server.app[FORWARDER].stats.dead == 1)
         [item] = await dead()
+        metrics = await (await client.get("/metrics", headers=admin)).text()
+        assert 'leakwarden_forward_deliveries_total{destination="hook",outcome="dead"} 1' in metrics
+        assert 'leakwarden_outbox_backlog{destination="hook",status="dead"} 1' in metrics
+        assert 'leakwarden_outbox_items{status="dead"} 1' in metrics
         assert item["destination"] == "hook" and item["attempts"] == 1
         assert item["last_error"] == "attempt 1: HTTP 410: receiver error"
         assert item["payload"]["class_uid"] == 2006
@@ -158,6 +162,9 @@ async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
         assert again.status == 409
         assert (await documented(again, "/api/v1/outbox/{id}/retry", "post"))["error"] == "not_dead"
         assert (await client.post("/api/v1/outbox/999999/retry", headers=admin)).status == 409
+        metrics = await (await client.get("/metrics", headers=admin)).text()
+        assert 'leakwarden_forward_deliveries_total{destination="hook",outcome="delivered"} 1' in metrics
+        assert "leakwarden_outbox_backlog{" not in metrics and 'leakwarden_outbox_items{status="delivered"} 1' in metrics
         audit = await (await client.get("/api/v1/audit", headers=admin)).json()
         entries = audit["items"] if isinstance(audit, dict) else audit
         assert any(a["action"] == "outbox.retry" and a["target_id"] == str(item["id"]) for a in entries)
