@@ -1,8 +1,7 @@
 """A throwaway PostgreSQL 15 for tests: one server per test session, fresh databases on demand.
 
-Use it from any test package::
-
-    pytest_plugins = ["tests.pg"]          # in a conftest.py
+Every test package gets the fixtures from ``tests/conftest.py`` (one cluster per session,
+shared by all suites of a run)::
 
     def test_x(pg_server):                  # session-scoped PgServer
         dsn = pg_server.create_database()   # fresh empty database, returns its DSN
@@ -42,6 +41,8 @@ def _free_port() -> int:
 
 
 class PgServer:
+    fixture_clusters = 0  # clusters the pg_server fixture started in this process (one per session)
+
     def __init__(self, root: Path, port: int) -> None:
         self.root = root
         self.data = root / "data"
@@ -65,6 +66,7 @@ class PgServer:
     def start(cls) -> "PgServer":
         for tool in ("initdb", "pg_ctl", "psql"):
             if not (PG_BIN / tool).is_file():
+                # an error, not a skip: a run without PostgreSQL must not look like a pass
                 raise PgServerError(f"PostgreSQL 15 binary {PG_BIN / tool} missing: "
                                     "apt-get install postgresql-15 (tests need a real PostgreSQL)")
         root = Path(tempfile.mkdtemp(prefix="leakwarden-pg-"))
@@ -119,6 +121,7 @@ class PgServer:
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PgServer]:
     server = PgServer.start()
+    PgServer.fixture_clusters += 1
     try:
         yield server
     finally:

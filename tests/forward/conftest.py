@@ -14,7 +14,6 @@ from server.forward.destination import Resources
 from server.store.interface import Alert
 from server.store.sql import SqlStore
 from tests.forward.receivers import HttpReceiver, SmtpReceiver, self_signed_cert
-from tests.pg import pg_server  # noqa: F401  (session fixture: a throwaway PostgreSQL)
 
 # Values that must never appear in clear in any payload (planted by the tests).
 ID_NUMBER = "320102198503151230"  # valid GB 11643 check digit (not the standard's own example)
@@ -42,28 +41,6 @@ def clock() -> Clock:
 @pytest.fixture(scope="session")
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return self_signed_cert(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="session")
-def pg_template(pg_server: Any) -> str:
-    """A migrated database to copy: CREATE DATABASE ... TEMPLATE is much faster than migrating each time."""
-    import asyncio
-    import concurrent.futures
-
-    from server.store.postgres import PostgresExecutor
-
-    name = "forward_template"
-    dsn = pg_server.create_database(name)
-
-    async def migrate() -> None:
-        s = SqlStore(PostgresExecutor(dsn))
-        await s.open()
-        await s.close()
-
-    # Called from inside the test's running loop: migrate on a loop of our own, in a thread.
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, migrate()).result()
-    return name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,9 +1,8 @@
-"""Collector test fixtures: every store test runs on SQLite and on a real PostgreSQL."""
+"""Collector test fixtures: every store test runs on SQLite and on a real PostgreSQL
+(the cluster and its migrated template database come from ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,40 +15,8 @@ from server.app import create_app
 from server.config import ServerConfig, default_config
 from server.store import make_store
 from server.store.sql import SqlStore
-from tests.pg import PgServer, pg_dsn, pg_server  # noqa: F401  # fixtures (pytest_plugins only works top-level)
 
 ENROLL_SECRET = "test-enrollment-secret-0123456789"
-TEMPLATE_DB = "leakwarden_template"
-
-
-def _run_in_thread(coro: Any) -> Any:
-    """Run a coroutine to completion on its own loop (session fixtures are sync)."""
-    out: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            out["value"] = asyncio.run(coro)
-        except BaseException as e:  # noqa: BLE001
-            out["error"] = e
-    t = threading.Thread(target=target)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out.get("value")
-
-
-@pytest.fixture(scope="session")
-def pg_template(pg_server: PgServer) -> str:
-    """A database with the schema migrated once; each test copies it (CREATE DATABASE ... TEMPLATE)."""
-    pg_server.create_database(TEMPLATE_DB)
-
-    async def migrate() -> None:
-        store = make_store(default_config(database=pg_server.dsn(TEMPLATE_DB)))
-        await store.open()
-        await store.close()
-    _run_in_thread(migrate())
-    return TEMPLATE_DB
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
