@@ -9,7 +9,10 @@ Responses (docs/team/contracts.md): 200 ack; 429 wait ``Retry-After``; 413
 halve the batch; 400/422 bisect down to the bad event and drop only it
 (counted as "rejected"); 401/403 the token is no longer valid: re-enroll when
 an enroll secret is configured, otherwise stay degraded ("unauthorized") and
-keep spooling. Network errors and 5xx back off exponentially with full jitter.
+keep spooling. Network errors and 5xx back off exponentially with equal jitter
+up to ``backoff_max``; a successful send resets the backoff. New events only
+wake an idle shipper: during a backoff (or a ``Retry-After``) they wait, or an
+outage with files being written would turn into hundreds of attempts a second.
 """
 
 from __future__ import annotations
@@ -70,7 +73,8 @@ class Shipper:
         self._batch = cfg.batch_size
         self._failures = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
+        self._wake: asyncio.Event | None = None  # new events (wakes an idle shipper only)
+        self._halt: asyncio.Event | None = None  # stop (ends any wait)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._draining = False
@@ -81,10 +85,13 @@ class Shipper:
         self._thread.start()
 
     def notify(self) -> None:
-        loop, wake = self._loop, self._wake
-        if loop is not None and wake is not None:
+        self._set(self._wake)
+
+    def _set(self, event: asyncio.Event | None) -> None:
+        loop = self._loop
+        if loop is not None and event is not None:
             try:
-                loop.call_soon_threadsafe(wake.set)
+                loop.call_soon_threadsafe(event.set)
             except RuntimeError:
                 pass  # the loop already ended (stopping)
 
@@ -97,6 +104,7 @@ class Shipper:
             while time.monotonic() < deadline and self.spool.depth and self.identity is not None and self._failures == 0:
                 time.sleep(0.05)
         self._stop.set()
+        self._set(self._halt)
         self.notify()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -116,6 +124,9 @@ class Shipper:
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._halt = asyncio.Event()
+        if self._stop.is_set():
+            return
         if not self.cfg.url:
             self.set_state("off", None)  # no collector.url: events stay in the spool
             while not self._stop.is_set():
@@ -127,13 +138,14 @@ class Shipper:
             while not self._stop.is_set():
                 delay = await self._step(session)
                 if delay:
-                    await self._sleep(delay)
+                    # After a failure only stop() ends the wait early, never new events.
+                    await self._sleep(delay, wakeable=self._failures == 0)
 
-    async def _sleep(self, seconds: float) -> None:
-        assert self._wake is not None
+    async def _sleep(self, seconds: float, *, wakeable: bool = True) -> None:
+        assert self._wake is not None and self._halt is not None
         self._wake.clear()
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+            await asyncio.wait_for((self._wake if wakeable else self._halt).wait(), timeout=seconds)
         except TimeoutError:
             pass
 
@@ -153,7 +165,7 @@ class Shipper:
     async def _enroll(self, session: aiohttp.ClientSession) -> float:
         if not (self.cfg.enroll_secret or self.cfg.enroll_token):
             self.set_state("degraded", "not enrolled and no collector.enroll_secret or enroll_token configured")
-            return 60.0
+            return max(60.0, self._backoff())
         url = self.cfg.url.rstrip("/") + "/api/v1/agents/enroll"  # type: ignore[union-attr]
         try:
             async with session.post(url, json=enroll_body(self.cfg.enroll_secret, self.cfg.enroll_token, self.host, __version__)) as resp:
@@ -165,8 +177,9 @@ class Shipper:
             return self._backoff()
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             self.set_state("degraded", "collector unreachable")
-            log.warning("enrollment failed, will retry", extra={"ctx": {"error": type(e).__name__}})
-            return self._backoff()
+            delay = self._backoff()
+            log.warning("enrollment failed, will retry", extra={"ctx": {"error": type(e).__name__, "retry_in_s": round(delay, 2)}})
+            return delay
         save_identity(self.state_dir, ident)
         self.identity = ident
         self._failures = 0
@@ -196,8 +209,10 @@ class Shipper:
             status, data, retry_after = await self._post(session, batch)
         except (aiohttp.ClientError, TimeoutError, ValueError) as e:
             self.set_state("degraded", "collector unreachable")
-            log.warning("send failed, backing off", extra={"ctx": {"error": type(e).__name__, "pending": self.spool.depth}})
-            return self._backoff()
+            delay = self._backoff()
+            log.warning("send failed, backing off",
+                        extra={"ctx": {"error": type(e).__name__, "pending": self.spool.depth, "retry_in_s": round(delay, 2)}})
+            return delay
         if status == 200 and isinstance(data, dict) and isinstance(data.get("acked"), list):
             acked = [a for a in data["acked"] if isinstance(a, str)]
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import ssl
 import stat
@@ -192,3 +193,57 @@ def test_tls_is_verified(tmp_path: Path, tls_files: tuple[Path, Path]) -> None:
             sh.stop()
     finally:
         rec.stop()
+
+
+class _Attempts(logging.Handler):
+    """Failed connection attempts, as the shipper logs them (one record per attempt)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.times: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() == "send failed, backing off":
+            self.times.append(record.created)
+
+
+def test_new_events_do_not_cut_the_backoff_short_and_a_success_resets_it(tmp_path: Path) -> None:
+    rec = Receiver().start()
+    port = rec.port
+    sh, spool, _ = _shipper(tmp_path, rec.url, backoff_initial=0.1, backoff_max=0.8)
+    attempts = _Attempts()
+    logging.getLogger("agent.shipper").addHandler(attempts)
+    sh.start()
+    try:
+        spool.put(_events(1))
+        sh.notify()
+        wait_for(lambda: len(rec.events) == 1)  # enrolled, the connection pool is warm
+        rec.stop()  # the collector goes away: its port is closed
+        # 3 s of outage while the pipeline spools and notifies every 10 ms (the e2e burst).
+        end, written = time.monotonic() + 3.0, 0
+        while time.monotonic() < end:
+            spool.put(_events(1))
+            written += 1
+            sh.notify()
+            time.sleep(0.01)
+        outage = list(attempts.times)
+        # Exponential: delays 0.05-0.1, 0.1-0.2, 0.2-0.4, then 0.4-0.8 s (the cap) -> at most ~10 tries in 3 s.
+        assert 3 <= len(outage) <= 12, len(outage)
+        gaps = [b - a for a, b in zip(outage, outage[1:])]
+        assert all(g >= 0.4 * 0.9 for g in gaps[3:]), gaps  # at the cap, equal jitter: never below half of it
+        assert all(g <= 0.8 + 0.4 for g in gaps), gaps  # and it never stalls beyond the cap
+        rec2 = Receiver(port=port, tokens=rec.tokens).start()
+        try:
+            wait_for(lambda: spool.depth == 0, timeout=5)
+        finally:
+            rec2.stop()
+        assert len(rec2.events) == written and rec2.duplicates == 0
+        # The success reset the backoff: the next outage starts again at backoff_initial.
+        attempts.times.clear()
+        spool.put(_events(1))
+        sh.notify()
+        wait_for(lambda: len(attempts.times) >= 2, timeout=5)
+        assert attempts.times[1] - attempts.times[0] <= 0.1 + 0.05
+    finally:
+        sh.stop()
+        logging.getLogger("agent.shipper").removeHandler(attempts)
