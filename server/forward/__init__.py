@@ -73,7 +73,8 @@ def setup(app: web.Application, *, config: ForwardConfig | None = None, clock: C
         lines = family("leakwarden_forward_deliveries_total",
                        "Delivery attempts by destination and outcome (delivered, failed = will retry, dead, "
                        "deferred = rate limit), this process", "counter",
-                       {(("destination", d), ("outcome", o)): n for d, outcomes in per.items() for o, n in outcomes.items()})
+                       {(("destination", d), ("outcome", o)): n
+                        for d, outcomes in per.items() for o, n in outcomes.items()})
         backlog = await app[STORE].outbox_backlog()
         lines += family("leakwarden_outbox_backlog", "Outbox rows pending or dead, by destination", "gauge",
                         {(("destination", d), ("status", st)): n for (d, st), n in backlog.items()})

@@ -17,8 +17,8 @@ import msgspec
 from leakwarden.errors import StoreError
 from server.store.executor import Executor, Row
 from server.store.interface import (
-    ALERT_STATUSES, LEVELS, OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken, EventRecord,
-    Incident, OutboxItem, Review, Session, User,
+    ALERT_STATUSES, LEVELS, OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken,
+    EventRecord, Incident, OutboxItem, Review, Session, User,
 )
 from server.store.migrations import ALERT_TEXT_SQL, MIGRATIONS, statements
 
@@ -444,8 +444,8 @@ class SqlStore:
             kargs += [flt.before_score, flt.before_id]
         n = flt.limit + 1
         order = " ORDER BY score DESC, id DESC LIMIT ?"
-        if flt.host is not None or flt.user is not None or flt.kind is not None or flt.incident_id is not None \
-                or flt.q:
+        selective = (flt.host, flt.user, flt.kind, flt.incident_id, flt.q or None)
+        if any(v is not None for v in selective):
             where, args = self._alert_where(flt, detector=True)
             where += keyset
             sql = f"SELECT {ALERT_COLS} FROM alerts a" + (" WHERE " + " AND ".join(where) if where else "") + order
@@ -753,10 +753,10 @@ class SqlStore:
         if not releases:
             return
         # the claim counted an attempt; a row handed back untried gives it back
+        larger = "GREATEST" if self.pg else "MAX"  # two-argument MAX is SQLite's GREATEST
         await self._x.executemany(
-            "UPDATE outbox SET attempts = MAX(attempts - 1, 0), next_attempt_at = ?, lease_until = 0, "
-            "last_error = COALESCE(?, last_error) WHERE id = ? AND status = 'pending'".replace(
-                "MAX(", "GREATEST(" if self.pg else "MAX("),
+            f"UPDATE outbox SET attempts = {larger}(attempts - 1, 0), next_attempt_at = ?, lease_until = 0, "
+            "last_error = COALESCE(?, last_error) WHERE id = ? AND status = 'pending'",
             [(float(nxt), note, item_id) for item_id, nxt in releases])
 
     async def outbox_list(self, status: str | None, limit: int) -> list[OutboxItem]:
