@@ -218,13 +218,11 @@ class Forwarder:
         if not outcomes:
             return
         now = max(o.at for o in outcomes)
-        delivered = [o for o in outcomes if o.delivered]
+        delivered = [(o.item_id, o.at) for o in outcomes if o.delivered]
         released = [(o.item_id, o.next_attempt_at or now) for o in outcomes if o.released]
         failed = [(o.item_id, o.error or "", o.next_attempt_at) for o in outcomes if not o.delivered and not o.released]
         async with self.store.transaction() as tx:
-            # rows delivered at different moments keep their own time: group by it (a batch has few)
-            for at in sorted({o.at for o in delivered}):
-                await tx.outbox_delivered_many([o.item_id for o in delivered if o.at == at], at)
+            await tx.outbox_delivered_many(delivered)
             await tx.outbox_failed_many(failed, now)
             await tx.outbox_release(released, RATE_LIMITED, now)
 

@@ -716,19 +716,22 @@ class SqlStore:
         return sorted((_outbox(r) for r in rows), key=lambda it: (it.next_attempt_at, it.id or 0))
 
     async def outbox_delivered(self, item_id: int, now: float) -> None:
-        await self.outbox_delivered_many([item_id], now)
+        await self.outbox_delivered_many([(item_id, now)])
 
     async def outbox_failed(self, item_id: int, error: str, next_attempt_at: float | None, now: float) -> None:
         await self.outbox_failed_many([(item_id, error, next_attempt_at)], now)
 
-    async def outbox_delivered_many(self, item_ids: list[int], now: float) -> None:
-        done = "UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_until = 0, last_error = NULL WHERE "
-        if self.pg:
-            await self._x.execute(done + "id = ANY(?::bigint[])", now, list(item_ids))
+    async def outbox_delivered_many(self, deliveries: list[tuple[int, float]]) -> None:
+        if not deliveries:
             return
-        for i in range(0, len(item_ids), 500):  # SQLite's bound-parameter limit
-            chunk = item_ids[i:i + 500]
-            await self._x.execute(done + f"id IN ({_marks(len(chunk))})", now, *chunk)
+        if self.pg:  # one statement for the batch
+            ids, ats = (list(col) for col in zip(*deliveries))
+            await self._x.execute(
+                "UPDATE outbox o SET status = 'delivered', delivered_at = v.at, lease_until = 0, last_error = NULL "
+                "FROM unnest(?::bigint[], ?::float8[]) AS v(id, at) WHERE o.id = v.id", ids, [float(a) for a in ats])
+            return
+        await self._x.executemany("UPDATE outbox SET status = 'delivered', delivered_at = ?, lease_until = 0, "
+                                  "last_error = NULL WHERE id = ?", [(float(at), i) for i, at in deliveries])
 
     async def outbox_failed_many(self, failures: list[tuple[int, str, float | None]], now: float) -> None:
         if not failures:

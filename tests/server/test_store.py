@@ -57,18 +57,19 @@ async def test_outbox_batch_outcomes_and_release(store: SqlStore) -> None:
     await store.outbox_enqueue([OutboxItem(id=None, key=f"b{i}", destination="hook", alert_id=None, payload={},
                                            next_attempt_at=now, created_at=now) for i in range(6)])
     ids = [it.id for it in await store.outbox_claim(now, 10, 30, "w")]
-    await store.outbox_delivered_many(ids[:2], now + 1)
+    await store.outbox_delivered_many([(ids[0], now + 1), (ids[1], now + 1.5)])
     await store.outbox_failed_many([(ids[2], "HTTP 503", now + 60), (ids[3], "HTTP 403", None)], now + 1)
     await store.outbox_release([(ids[4], now + 5), (ids[5], now + 5)], "deferred: destination rate limit", now + 1)
     rows = {it.id: it for it in await store.outbox_list(None, 10)}
     assert [(rows[i].status, rows[i].attempts) for i in ids] == [
         ("delivered", 1), ("delivered", 1), ("pending", 1), ("dead", 1), ("pending", 0), ("pending", 0)]
-    assert rows[ids[0]].delivered_at == now + 1 and rows[ids[2]].next_attempt_at == now + 60
+    assert (rows[ids[0]].delivered_at, rows[ids[1]].delivered_at) == (now + 1, now + 1.5)
+    assert rows[ids[2]].next_attempt_at == now + 60
     assert rows[ids[3]].last_error == "HTTP 403" and rows[ids[4]].last_error == "deferred: destination rate limit"
     # released rows are due again at their time, not before; the retried one after its backoff
     assert await store.outbox_claim(now + 2, 10, 30, "w") == []
     assert sorted(it.id for it in await store.outbox_claim(now + 6, 10, 30, "w")) == ids[4:]
-    await store.outbox_delivered_many([], now)
+    await store.outbox_delivered_many([])
     await store.outbox_failed_many([], now)
     await store.outbox_release([], None, now)
 
