@@ -73,13 +73,20 @@ async def compute(store: Store, *, now: float, offline_after: float) -> Overview
 
 
 class OverviewCache:
+    """The overview of this process, recomputed when older than ``CACHE_SECONDS``, or than ten times
+    what computing it took: exact aggregates over millions of alerts take seconds, and an overview
+    open on a wall display must not keep a store reader busy more than a tenth of the time."""
+
     def __init__(self) -> None:
         self._value: Overview | None = None
+        self._ttl = CACHE_SECONDS
 
     async def get(self, store: Store, *, offline_after: float) -> Overview:
         now = time.time()
-        if self._value is None or now - self._value.computed_at > CACHE_SECONDS:
+        if self._value is None or now - self._value.computed_at > self._ttl:
+            started = time.perf_counter()
             self._value = await compute(store, now=now, offline_after=offline_after)
+            self._ttl = max(CACHE_SECONDS, 10 * (time.perf_counter() - started))
         return self._value
 
     def clear(self) -> None:
