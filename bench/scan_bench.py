@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -85,12 +84,15 @@ def bench_presidio(sample: Path) -> float | None:
 
 
 def peak_rss_big(path: Path) -> tuple[float, float]:
+    """Peak RSS of one `leakwarden scan` process (wait4: that child's own rusage only)."""
     exe = Path(sys.executable).parent / "leakwarden"
     t = time.monotonic()
-    subprocess.run([str(exe), "scan", "--format", "jsonl", "--no-progress", str(path)],
-                   stdout=subprocess.DEVNULL, check=False)
+    proc = subprocess.Popen([str(exe), "scan", "--format", "jsonl", "--no-progress", str(path)],
+                            stdout=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0  # reaped above
     elapsed = time.monotonic() - t
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, path.stat().st_size / elapsed / 1e6
+    return usage.ru_maxrss / 1024, path.stat().st_size / elapsed / 1e6
 
 
 def main() -> None:
@@ -120,6 +122,12 @@ def main() -> None:
         rows = []
         lw, n_lw = bench_leakwarden(files, "auto")
         rows.append(("LeakWarden, default policy (hyperscan)", lw, n_lw))
+        sparse_dir = root / "sparse"
+        sparse_dir.mkdir()
+        sparse = sparse_dir / "sparse.log"
+        sparse.write_text(generate(32 << 20, seed=2, density=0.003), encoding="utf-8")
+        sp, n_sp = bench_leakwarden([sparse], "auto")
+        rows.append(("LeakWarden, 10x sparser values (1 per 30 KB)", sp, n_sp))
         rx, n_rx = bench_leakwarden(files, "regex")
         rows.append(("LeakWarden, regex prefilter fallback", rx, n_rx))
         nv, n_nv = bench_naive(files)
@@ -140,7 +148,7 @@ def main() -> None:
                 while written < args.big_gb * (1 << 30):
                     f.write(chunk)
                     written += len(chunk)
-            for f in files:
+            for f in [*files, sparse]:
                 f.unlink()
             rss, rate = peak_rss_big(big)
             print(f"peak RSS scanning one {big.stat().st_size / 2**30:.2f} GB file: {rss:.0f} MB "
