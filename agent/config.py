@@ -66,9 +66,21 @@ class NetworkConfig:
     include_loopback: bool = False
     internal_networks: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
     read_send_window: float = 300.0
-    volume_factor: float = 10.0
-    volume_min_bytes: int = 10 * 1024 * 1024
     alert_cooldown: float = 600.0
+
+
+@dataclass(frozen=True)
+class BaselinesConfig:
+    """Behaviour baselines (detectors.ml.anomaly): outbound bytes and removable-media copies."""
+
+    enabled: bool = True
+    warmup_days: int = 7  # no verdicts until a host/process has this many days of history
+    history_days: int = 28
+    threshold: float = 3.5  # robust z of today's bytes against the median active day
+    copy_threshold: float = 6.0
+    min_bytes: int = 50_000_000  # below this nothing is anomalous
+    min_files: int = 20  # files copied to removable media in a day
+    new_destination_bytes: int = 200_000_000
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,7 @@ class AgentConfig:
     network: NetworkConfig
     budget: BudgetConfig
     spool: SpoolConfig
+    baselines: BaselinesConfig = field(default_factory=BaselinesConfig)
     detection_policy: str | None = None
     scan: bool = True  # detection.scan: false turns content scanning off (activity only)
     hash_key: bytes = b""
@@ -114,6 +127,7 @@ _SECTIONS = {
     "network": NetworkConfig,
     "budget": BudgetConfig,
     "spool": SpoolConfig,
+    "baselines": BaselinesConfig,
 }
 _TOP = {"state_dir", "host", "detection", "heartbeat_interval", "log", *_SECTIONS}
 
@@ -231,6 +245,11 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
         raise r.fail("spool.near_full", "must be a fraction in (0, 1]")
     if spool.max_events < 10:
         raise r.fail("spool.max_events", "must be at least 10")
+    baselines: BaselinesConfig = sections["baselines"]
+    if baselines.history_days < 1:
+        raise r.fail("baselines.history_days", "must be at least 1")
+    if baselines.threshold <= 0 or baselines.copy_threshold <= 0:
+        raise r.fail("baselines.threshold" if baselines.threshold <= 0 else "baselines.copy_threshold", "must be > 0")
 
     detection = r.mapping(top.get("detection"), "detection", {"policy", "hash_key_file", "scan"})
     scan = detection.get("scan", True)

@@ -34,6 +34,7 @@ from agent.pipeline import Pipeline
 from agent.scanning import ContentScanner
 from agent.shipper import Shipper
 from agent.spool import Spool
+from detectors.ml.anomaly import BaselineError, Baselines
 from leakwarden import __version__
 from leakwarden.errors import ConfigError
 
@@ -76,6 +77,7 @@ class Agent:
         self.is_root = self.can_fanotify  # remount read-only needs CAP_SYS_ADMIN too
         self.monitors: list[Any] = []
         self.pipeline: Pipeline | None = None
+        self.baselines: Baselines | None = None
         self.shipper: Shipper | None = None
         self._thread: threading.Thread | None = None
         self._shipper_state: tuple[str, str | None] | None = None
@@ -101,6 +103,7 @@ class Agent:
         destinations = Destinations.load(cfg.network.destinations) if cfg.network.destinations else Destinations.empty()
         device_policy = DevicePolicy.load(cfg.devices.policy) if cfg.devices.policy else DevicePolicy.default_policy()
         self.inbox: queue.Queue[object] = queue.Queue(maxsize=cfg.files.queue_max)
+        self.baselines = self._open_baselines(state / "baselines.sqlite3")
 
         reduced = []
         files = FilesMonitor(self.inbox, cfg.files.include, cfg.files.exclude)
@@ -117,7 +120,7 @@ class Agent:
         self.pipeline = Pipeline(
             cfg, inbox=self.inbox, spool=self.spool, index=self.index, scanner=scanner, destinations=destinations,
             device_policy=device_policy, files=files, fanotify=fan, notify=self.shipper.notify,
-            version=__version__, binary_hash=self._binary_hash, is_root=self.is_root,
+            version=__version__, binary_hash=self._binary_hash, is_root=self.is_root, baselines=self.baselines,
         )
         files.start()
         for root in cfg.files.roots:
@@ -165,6 +168,23 @@ class Agent:
         self._thread.start()
         self.shipper.start()
 
+    def _open_baselines(self, path: Path) -> Baselines | None:
+        b = self.cfg.baselines
+        if not b.enabled:
+            self.inbox.put(MonitorState("baselines", "off", None))
+            return None
+        try:
+            baselines = Baselines(path, warmup_days=b.warmup_days, history_days=b.history_days, threshold=b.threshold,
+                                  copy_threshold=b.copy_threshold, min_bytes=b.min_bytes, min_files=b.min_files,
+                                  new_destination_bytes=b.new_destination_bytes)
+        except BaselineError as e:
+            # The file is left as it is for the operator to look at; everything else keeps working.
+            log.error("behaviour baselines unavailable", extra={"ctx": {"error": str(e)}})
+            self.inbox.put(MonitorState("baselines", "degraded", f"behaviour baselines unavailable: {e}"))
+            return None
+        self.inbox.put(MonitorState("baselines", "ok", None))
+        return baselines
+
     def _on_shipper_state(self, state: str, reason: str | None) -> None:
         if self._shipper_state == (state, reason):
             return
@@ -189,6 +209,8 @@ class Agent:
         depth = self.spool.depth
         self.spool.close()
         self.index.close()
+        if self.baselines is not None:
+            self.baselines.close()
         self.pipeline = None
         log.info("agent stopped", extra={"ctx": {"spool_depth_left": depth}})
 

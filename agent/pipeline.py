@@ -13,8 +13,10 @@ from __future__ import annotations
 import heapq
 import ipaddress
 import logging
+import math
 import os
 import queue
+import sqlite3
 import subprocess
 import threading
 import time
@@ -43,7 +45,9 @@ from agent.monitors.devices import device_key
 from agent.monitors.files import PathFilter
 from agent.scanning import ContentScanner, ScanOutcome
 from agent.spool import Spool, SpoolUnavailable
+from detectors.ml.anomaly import AnomalyVerdict, Baselines
 from leakwarden import wire
+from leakwarden.errors import LeakWardenError
 
 log = logging.getLogger("agent.pipeline")
 
@@ -106,6 +110,7 @@ class Pipeline:
         version: str = "",
         binary_hash: str = "",
         is_root: bool = False,
+        baselines: Baselines | None = None,
     ) -> None:
         self.cfg = cfg
         self.inbox = inbox
@@ -120,6 +125,7 @@ class Pipeline:
         self.version = version
         self.binary_hash = binary_hash
         self.is_root = is_root
+        self.baselines = baselines
         self.filter = PathFilter(cfg.files.include, cfg.files.exclude)
         self.status = Status()
         self.pending: dict[str, _Pending] = {}
@@ -139,7 +145,6 @@ class Pipeline:
         self._sensitive_reads: dict[int, tuple[float, str, tuple[str, ...], FileAccess]] = {}
         self._names: OrderedDict[str, str] = OrderedDict()
         self._cooldown: dict[tuple, float] = {}
-        self._baseline: dict[str, tuple[float, int]] = {}  # process or destination -> (mean bytes/interval, samples)
         self._internal_nets = [ipaddress.ip_network(n, strict=False) for n in cfg.network.internal_networks]
         self._walks: dict[str, threading.Thread] = {}
         self._root_dirs: dict[str, int] = {}
@@ -423,12 +428,15 @@ class Pipeline:
         if out.error:
             log.info("content not fully scanned", extra={"ctx": {"path": path, "error": out.error}})
         old = pend.old_record
+        new_content = prev is None or prev.hash != out.content_hash
+        if pend.root in self.removable and new_content and pend.action != "move":  # a rename on the stick is no copy
+            self._on_removable_copy(path, pend.root, out, self._writer(path))
         if pend.action == "move":
             if not out.findings and (old is None or not old.sensitive):
                 return
             kind = "file.move"
         else:
-            if prev is not None and prev.hash == out.content_hash:
+            if not new_content:
                 return  # the same content as before: nothing new to tell
             if not out.findings and not self.cfg.files.report_all:
                 return
@@ -663,16 +671,54 @@ class Pipeline:
             self.event("net.transfer", "network", 8, process=proc, destination=dest, file=wire.FileInfo(path=path[:4096]),
                        attributes={"rule": "sensitive_read_then_send", "read_at": t, "seconds_after_read": round(c.time - t, 1),
                                    "detectors": list(detectors), "window_s": window})
-        if c.bytes_sent > 0:
-            for key in (f"proc:{who}", f"dest:{host or c.ip}"):
-                mean, n = self._baseline.get(key, (0.0, 0))
-                if n >= 5 and c.bytes_sent >= self.cfg.network.volume_min_bytes and c.bytes_sent > self.cfg.network.volume_factor * max(mean, 1.0):
-                    if self._cool(("vol", key), c.time):
-                        self.event("net.anomaly", "network", 6, process=proc, destination=dest,
-                                   attributes={"rule": "volume_above_baseline", "baseline_key": key, "baseline_bytes": round(mean),
-                                               "bytes": c.bytes_sent, "factor": round(c.bytes_sent / max(mean, 1.0), 1)})
-                alpha = 0.2 if n >= 5 else 1.0 / (n + 1)
-                self._baseline[key] = (mean + alpha * (c.bytes_sent - mean), n + 1)
+        if c.bytes_sent > 0 and self.baselines is not None:
+            cat = category.name if category else ("web" if c.port in (80, 443) else "other")
+            verdicts = self._observe(lambda b, key: b.observe(key, cat, c.bytes_sent, c.time, destination=host or c.ip),
+                                     c.exe or c.process)
+            self._anomaly(verdicts, "network", process=proc, destination=dest)
+
+    # -- behaviour baselines (detectors.ml.anomaly) ------------------------------
+    def _baseline_keys(self, program: str | None) -> list[str]:
+        """The process key first (its wording is the more precise), then the host's."""
+        host = self.cfg.host
+        return ([f"process:{host}/{program}"] if program else []) + [f"host:{host}"]
+
+    def _observe(self, fn: Callable[[Baselines, str], AnomalyVerdict | None], program: str | None) -> list[AnomalyVerdict | None]:
+        """Record one observation under each key; a failing baseline store must not cost the event that caused it."""
+        assert self.baselines is not None
+        try:
+            verdicts = [fn(self.baselines, key) for key in self._baseline_keys(program)]
+        except (sqlite3.Error, LeakWardenError) as e:
+            self._set_degraded("baselines", f"behaviour baselines unavailable: {e}")
+            return []
+        if "baselines" in self.status.degraded:
+            self._set_degraded("baselines", None)
+        return verdicts
+
+    def _anomaly(self, verdicts: list[AnomalyVerdict | None], channel: str, **fields: Any) -> None:
+        """One net.anomaly event for what the process and the host keys said about one observation."""
+        found = [v for v in verdicts if v is not None]
+        if not found:
+            return
+        v = found[0]
+        attrs: dict[str, Any] = {"rule": f"baseline_{v.signal}", **v.to_dict(), "baseline_key": v.key}
+        # JSON has no infinity: an hour never seen before has no finite deviation, the explanation says so.
+        attrs["deviation"] = round(v.deviation, 2) if math.isfinite(v.deviation) else None
+        attrs["baseline"], attrs["observed"] = round(v.baseline, 1), round(v.observed, 1)  # medians come back through exp(log)
+        if len(found) > 1:
+            attrs["also"] = [{"baseline_key": o.key, "signal": o.signal, "explanation": o.explanation} for o in found[1:]]
+        log.warning("behaviour anomaly", extra={"ctx": {"key": v.key, "signal": v.signal, "category": v.category}})
+        self.event("net.anomaly", channel, 6 if channel == "network" else 7, attributes=attrs, **fields)
+
+    def _on_removable_copy(self, path: str, root: str, out: ScanOutcome, writer: wire.Process | None) -> None:
+        if self.baselines is None:
+            return
+        dev = self.removable.get(root)
+        label = dev and (dev.label or dev.model or dev.serial)
+        verdicts = self._observe(lambda b, key: b.observe_copy(key, 1, out.size, time.time(), device=label or root),
+                                 writer and (writer.exe or writer.name))
+        self._anomaly(verdicts, "removable", process=writer, device=dev,
+                      file=wire.FileInfo(path=path[:4096], size=out.size, content_hash=out.content_hash))
 
     # -- self-supervision ------------------------------------------------------
     def _on_monitor_state(self, m: MonitorState) -> None:

@@ -33,6 +33,9 @@ def test_shipped_configs_are_valid() -> None:
         ("files: {}\n", "state_dir", "is required"),
         ("state_dir: /x\nfiles: {roots: /tmp}\n", "files.roots", "list of non-empty strings"),
         ("state_dir: [1\n", "", "not valid YAML"),
+        ("state_dir: /x\nnetwork: {volume_factor: 10}\n", "network.volume_factor", "unknown key"),
+        ("state_dir: /x\nbaselines: {warmup_days: soon}\n", "baselines.warmup_days", "non-negative integer"),
+        ("state_dir: /x\nbaselines: {threshold: 0}\n", "baselines.threshold", "must be > 0"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str, problem: str) -> None:

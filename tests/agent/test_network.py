@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from agent.events import NetConnection
 from agent.monitors.capture import parse_dns_answers, parse_sni
 from agent.monitors.network import NetworkMonitor
 from tests.agent.conftest import REPO, SENSITIVE, events_of, needs_root, wait_for, write_config
@@ -196,18 +195,3 @@ def test_process_that_read_a_sensitive_file_then_sends_out_is_flagged(tmp_path: 
     assert ev["attributes"]["rule"] == "sensitive_read_then_send"
     assert ev["attributes"]["detectors"] == ["pii.cn_resident_id"]
     assert ev["destination"]["bytes_sent"] >= len(SENSITIVE) * 100
-
-
-def test_volume_far_above_baseline_is_an_anomaly(tmp_path: Path, run_agent) -> None:
-    cfg = write_config(tmp_path, network={"enabled": True, "include_loopback": True, "internal_networks": [], "interval": 60,
-                                          "volume_min_bytes": 1_000_000, "volume_factor": 10, "capture": "off"})
-    agent = run_agent(cfg)
-    now = time.time()
-    for i in range(6):
-        agent.inbox.put(NetConnection(4242, "rsync", "/usr/bin/rsync", "alice", "127.0.0.7", 873, 20_000 + i, i == 0, now + i))
-    agent.inbox.put(NetConnection(4242, "rsync", "/usr/bin/rsync", "alice", "127.0.0.7", 873, 900_000, False, now + 6))
-    agent.inbox.put(NetConnection(4242, "rsync", "/usr/bin/rsync", "alice", "127.0.0.7", 873, 5_000_000, False, now + 7))
-    ev = wait_for(lambda: events_of(cfg.state_dir, "net.anomaly"))
-    assert len(ev) == 2  # per process and per destination, once each (cooldown)
-    assert {e["attributes"]["baseline_key"] for e in ev} == {"proc:rsync", "dest:127.0.0.7"}
-    assert all(e["attributes"]["bytes"] == 5_000_000 for e in ev)
