@@ -261,3 +261,19 @@ async def test_review_without_a_document_is_a_clear_error(collector: Collector, 
     r = await alice.post(f"{collector.url}/review?csrf_token={token}", data=form)
     html = await r.text()
     assert r.status == 200 and 'id="verdict-text">No sensitive content found<' in html
+
+
+async def test_agents_page_shows_a_skewed_clock(collector: Collector, alice) -> None:
+    from server.store.interface import Agent
+    now = time.time()
+    for agent_id, skew in (("skew-behind", -3600.4), ("skew-fine", 12.0), ("skew-ahead", 900.0)):
+        agent = Agent(id=agent_id, token_hash=f"h-{agent_id}", hostname=agent_id, version="1", os="linux",
+                      enrolled_at=now)
+        await collector.store.create_agent(agent)
+        agent.last_seen, agent.clock_skew = now, skew
+        await collector.store.update_agent(agent)
+    html = await (await alice.get(collector.url + "/agents")).text()
+    assert "Clock 3,600 s behind" in html and "Clock 900 s ahead" in html
+    assert "Clock 12 s" not in html  # within agents.clock_skew_tolerance
+    zh = await (await alice.get(collector.url + "/agents", headers={"Accept-Language": "zh-CN"})).text()
+    assert "时钟慢 3,600 秒" in zh

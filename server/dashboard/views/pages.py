@@ -92,7 +92,8 @@ async def agents(request: web.Request) -> web.StreamResponse:
     order = {"offline": 0, "degraded": 1, "online": 2, "revoked": 3}
     rows.sort(key=lambda r: (order[r[1]], r[0].hostname))
     return render(request, "agents.html", {"rows": rows, "can_revoke": me.is_admin,
-                                           "done": request.query.get("done")})
+                                           "done": request.query.get("done"),
+                                           "skew_tolerance": request.app[CONFIG].clock_skew_tolerance})
 
 
 @routes.post("/agents/{agent_id}/revoke", name="dash.agent_revoke")
