@@ -19,7 +19,7 @@ from detectors.extract import Extraction, Notice, extract_bytes, extract_path
 from detectors.extract.segment import Segment
 from detectors.findings import Finding, Location, Match, Severity, keyed_hash, mask
 from detectors.policy import Policy, load_policy
-from leakwarden.errors import ExtractionError, LeakWardenError
+from leakwarden.errors import ConfigError, ExtractionError, LeakWardenError
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,13 @@ def load_hash_key(policy: Policy | None = None) -> bytes:
         except ValueError:
             return env.encode()
     if policy and policy.hash_key_file:
-        return Path(policy.hash_key_file).read_bytes().strip()
+        try:
+            key = Path(policy.hash_key_file).read_bytes().strip()
+        except OSError as e:
+            raise ConfigError(policy.source, "hash_key_file", f"cannot read {policy.hash_key_file}: {e.strerror}") from e
+        if len(key) < 16:
+            raise ConfigError(policy.source, "hash_key_file", "the key must hold at least 16 bytes")
+        return key
     home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "leakwarden"
     key_path = home / "hash.key"
     try:

@@ -110,3 +110,17 @@ def test_findings_never_carry_the_raw_value_unless_asked(tmp_path: Path) -> None
     assert "TopSecretName" not in repr([f.to_dict() for f in hidden])
     shown = Scanner(load_policy(path), hash_key=b"k", show_values=True).scan_text("x TopSecretName y")
     assert shown[0].value == "TopSecretName"
+
+
+def test_unreadable_or_short_hash_key_file_is_a_config_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LEAKWARDEN_HASH_KEY", raising=False)
+    path = write(tmp_path, "hash_key_file: missing.key\n")
+    with pytest.raises(ConfigError, match="hash_key_file: cannot read"):
+        Scanner(load_policy(path))
+    (tmp_path / "short.key").write_text("abc\n")
+    path = write(tmp_path, "hash_key_file: short.key\n")
+    with pytest.raises(ConfigError, match="at least 16 bytes"):
+        Scanner(load_policy(path))
+    (tmp_path / "good.key").write_text("0123456789abcdef0123\n")
+    path = write(tmp_path, "hash_key_file: good.key\n")
+    assert Scanner(load_policy(path)).hash_key == b"0123456789abcdef0123"
