@@ -61,6 +61,9 @@ class Index:
         self._db.execute("PRAGMA synchronous=NORMAL")  # losing the last updates only causes a rescan
         self._db.executescript(_SCHEMA)
         self._cache_inserts = 0
+        # The content hashes in the cache, in memory (at most CACHE_MAX, ~2 MB): most files are not
+        # cached (a small plain file is cheaper to rescan), and a miss must not cost a query.
+        self._cached: set[str] = {h for (h,) in self._db.execute("SELECT hash FROM cache")}
         # Paths with findings are few; kept in memory for the per-event checks.
         self.sensitive: dict[str, FileRecord] = {
             r.path: r for r in self._records("SELECT * FROM files WHERE detectors IS NOT NULL AND detectors != ''")
@@ -78,6 +81,15 @@ class Index:
     def get(self, path: str) -> FileRecord | None:
         rows = self._records("SELECT * FROM files WHERE path=?", (path,))
         return rows[0] if rows else None
+
+    def get_many(self, paths: list[str]) -> dict[str, FileRecord]:
+        """Records of these paths (absent ones are missing), a query per 500 paths."""
+        out: dict[str, FileRecord] = {}
+        for i in range(0, len(paths), 500):
+            chunk = paths[i : i + 500]
+            for r in self._records(f"SELECT * FROM files WHERE path IN ({','.join('?' * len(chunk))})", tuple(chunk)):
+                out[r.path] = r
+        return out
 
     def root_state(self, root: str) -> dict[str, tuple[int, int]]:
         with self._lock:
@@ -162,6 +174,8 @@ class Index:
 
     # -- content cache ----------------------------------------------------
     def cached(self, content_hash: str) -> dict[str, Any] | None:
+        if content_hash not in self._cached:
+            return None
         with self._lock:
             row = self._db.execute("SELECT findings FROM cache WHERE hash=?", (content_hash,)).fetchone()
         if row is None:
@@ -172,11 +186,13 @@ class Index:
     def cache(self, content_hash: str, findings: dict[str, Any]) -> None:
         def write(db: sqlite3.Connection) -> None:
             db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
+            self._cached.add(content_hash)
             self._cache_inserts += 1
             if self._cache_inserts % 1000 == 0:  # trimming is a table scan: do it now and then, not per insert
                 n = db.execute("SELECT count(*) FROM cache").fetchone()[0]
                 if n > self.CACHE_MAX:
                     db.execute("DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,))
+                    self._cached = {h for (h,) in db.execute("SELECT hash FROM cache")}
 
         self._write("cache", write)
 

@@ -53,6 +53,7 @@ log = logging.getLogger("agent.pipeline")
 
 _SEV_RISK = {None: 0, "low": 3, "medium": 4, "high": 5, "critical": 6}
 HOLDOVER_MAX = 20_000  # events kept in memory while the spool cannot be written
+FLUSH_INTERVAL = 0.05  # while busy, spool and index commits are grouped: one fsync per interval, not per step
 
 
 @dataclass
@@ -73,7 +74,6 @@ class _ScanDone:
     path: str
     pending: _Pending
     outcome: ScanOutcome
-    previous: FileRecord | None  # the index's record before this scan (looked up by the worker)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +131,8 @@ class Pipeline:
         self.pending: dict[str, _Pending] = {}
         self._heap: list[tuple[float, str]] = []
         self.inflight: set[str] = set()
+        # Scan results of the current drain: their previous index records are looked up in one query.
+        self._done: dict[str, _ScanDone] = {}
         self._inflight_limit = cfg.budget.workers * 16  # keeps the pool busy with bounded memory
         self._pool = ThreadPoolExecutor(cfg.budget.workers, thread_name_prefix="scan", initializer=self._lower_priority)
         self._out: list[tuple[wire.Event, int]] = []
@@ -140,6 +142,7 @@ class Pipeline:
         self._index_out: list[tuple[str, FileRecord]] = []
         self._holdover: list[tuple[wire.Event, int]] = []
         self._last_spool_retry = 0.0
+        self._last_flush = 0.0
         self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
         self._writers: OrderedDict[str, FileAccess] = OrderedDict()
         self._sensitive_reads: dict[int, tuple[float, str, tuple[str, ...], FileAccess]] = {}
@@ -244,11 +247,15 @@ class Pipeline:
                 self.dispatch(self.inbox.get_nowait())
         except queue.Empty:
             pass
+        self._finish_scans()
         self._schedule_due()
-        try:
-            self.flush()
-        except Exception:  # never let the dispatcher thread die; what is unflushed stays queued
-            log.exception("flush failed")
+        now = time.monotonic()
+        if now - self._last_flush >= FLUSH_INTERVAL or self.inbox.empty():  # idle: at once
+            self._last_flush = now
+            try:
+                self.flush()
+            except Exception:  # never let the dispatcher thread die; what is unflushed stays queued
+                log.exception("flush failed")
         if not self.inflight and not self._heap and self.inbox.empty():
             self.idle.set()
         else:
@@ -261,6 +268,7 @@ class Pipeline:
                 self.dispatch(self.inbox.get_nowait())
             except queue.Empty:
                 break
+        self._finish_scans()
         for pend in self.pending.values():
             pend.deadline = 0.0
         self._heap = [(0.0, p) for p in self.pending]
@@ -278,12 +286,16 @@ class Pipeline:
             log.exception("dispatch failed", extra={"ctx": {"type": type(item).__name__}})
 
     def _dispatch(self, item: object) -> None:
+        if isinstance(item, _ScanDone):
+            self._done[item.path] = item
+            return
+        if self._done and not isinstance(item, (FileAccess, NetConnection, NameSeen)) and not (
+            isinstance(item, FileActivity) and item.action in ("write", "create", "catchup") and item.path not in self._done
+        ):
+            self._finish_scans()  # what follows may concern a scanned path: keep the order of events
         if isinstance(item, _WalkDone):
             self._root_dirs[item.root] = item.dirs
             self._check_watches()
-        elif isinstance(item, _ScanDone):
-            self.inflight.discard(item.path)
-            self._on_scanned(item.path, item.pending, item.outcome, item.previous)
         elif isinstance(item, FileActivity):
             self._on_file(item)
         elif isinstance(item, FileAccess):
@@ -406,9 +418,20 @@ class Pipeline:
         except Exception as e:  # a scanner bug must not lose the result slot
             log.exception("scan failed")
             outcome = ScanOutcome(path, 0, 0, None, error=f"internal error: {type(e).__name__}")
-        previous = self.index.get(path) if not outcome.skipped else None
         # Blocking put: the dispatcher only ever takes from the inbox, so this cannot deadlock.
-        self.inbox.put(_ScanDone(path, pend, outcome, previous))
+        self.inbox.put(_ScanDone(path, pend, outcome))
+
+    def _finish_scans(self) -> None:
+        done, self._done = self._done, {}
+        if not done:
+            return
+        previous = self.index.get_many([p for p, d in done.items() if not d.outcome.skipped])
+        for path, d in done.items():
+            self.inflight.discard(path)
+            try:
+                self._on_scanned(path, d.pending, d.outcome, previous.get(path))
+            except Exception:  # one bad result must not stop the others
+                log.exception("dispatch failed", extra={"ctx": {"type": "_ScanDone"}})
 
     def _writer(self, path: str) -> wire.Process | None:
         w = self._writers.get(path)

@@ -101,6 +101,7 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
         bdir.mkdir()
         written: dict[str, float] = {}
         want: set[str] = set()
+        cb = p.cpu_times()
         tb = time.monotonic()
         for i in range(burst):
             path = bdir / f"b{i:05}.txt"
@@ -120,6 +121,8 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
                 raise SystemExit(f"agent died (exit {proc.returncode}); see {base / 'stderr.log'}")
             time.sleep(0.5)
         drained = time.monotonic() - tb
+        ce = p.cpu_times()
+        burst_cpu = (ce.user + ce.system) - (cb.user + cb.system)
         reported = want & set(got)
         lat = sorted(got[p]["time"] - written[p] for p in reported)
         peak_rss = p.memory_info().rss
@@ -129,7 +132,7 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
     p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
     return {
         "label": label, "startup_s": startup, "idle_cpu_pct": idle_cpu, "rss_mb": rss / 2**20, "peak_rss_mb": peak_rss / 2**20,
-        "burst_write_s": write_s, "drained_s": drained, "sensitive_reported": len(reported), "sensitive": len(want),
+        "burst_write_s": write_s, "drained_s": drained, "burst_cpu_s": burst_cpu, "sensitive_reported": len(reported), "sensitive": len(want),
         "p50_s": statistics.median(lat) if lat else float("nan"), "p95_s": p95, "max_s": lat[-1] if lat else float("nan"),
         "events": len(got),
     }
@@ -161,6 +164,7 @@ def main() -> int:
         ("RSS after burst (MB)", "peak_rss_mb", "{:.0f}", None),
         ("burst: time to write (s)", "burst_write_s", "{:.1f}", None),
         ("burst: until all reported (s)", "drained_s", "{:.1f}", None),
+        ("burst: agent CPU (s)", "burst_cpu_s", "{:.1f}", None),
         ("sensitive files reported", "sensitive_reported", "{}", f"all {args.sensitive}"),
         ("write -> spooled p50 (s)", "p50_s", "{:.2f}", None),
         ("write -> spooled p95 (s)", "p95_s", "{:.2f}", "< 2"),

@@ -16,6 +16,7 @@ import fnmatch
 import logging
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
+from watchdog.observers.api import EventQueue, ObservedWatch
 from watchdog.observers.inotify import InotifyObserver
 
 from agent.events import FileActivity, MonitorState, RootOverflow
@@ -40,20 +42,30 @@ log = logging.getLogger("agent.files")
 _WANTED = [DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent, FileMovedEvent]
 
 
+def _globs(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled regex for a list of globs (fnmatch semantics): one match call per path, not one per glob."""
+    if not patterns:
+        return lambda _s: None
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns), re.DOTALL).match
+
+
 class PathFilter:
+    """include/exclude globs, each matched on the full path and on the file name."""
+
     def __init__(self, include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
         self.include = include
         self.exclude = exclude
+        self._include = _globs(include)
+        self._exclude = _globs(exclude)
 
     def wanted(self, path: str) -> bool:
-        name = os.path.basename(path)
-        if not any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in self.include):
+        name = path[path.rfind("/") + 1:]
+        if not (self._include(path) or self._include(name)):
             return False
-        return not any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(name, p) for p in self.exclude)
+        return not (self._exclude(path) or self._exclude(name))
 
     def dir_excluded(self, path: str) -> bool:
-        probe = path.rstrip("/") + "/x"
-        return any(fnmatch.fnmatchcase(probe, p) for p in self.exclude)
+        return bool(self._exclude(path.rstrip("/") + "/x"))
 
 
 class _Handler(FileSystemEventHandler):
@@ -81,11 +93,42 @@ class _Handler(FileSystemEventHandler):
         if isinstance(event, FileDeletedEvent):
             m.emit(FileActivity("delete", src, self.root, time=now), self.root)
         elif isinstance(event, FileCreatedEvent):
+            m.told(src, now)
             m.emit(FileActivity("create", src, self.root, time=now), self.root)
         elif isinstance(event, FileClosedEvent):
             m.emit(FileActivity("write", src, self.root, time=now, closed=True), self.root)
-        elif isinstance(event, FileModifiedEvent):
+        elif isinstance(event, FileModifiedEvent) and not m.told(src, now):
             m.emit(FileActivity("write", src, self.root, time=now), self.root)
+
+
+class _DirectQueue(EventQueue):
+    """watchdog's observer queue, short-circuited: each event goes to its handler on the emitter's thread.
+
+    watchdog hands every event from its emitter thread to the observer thread through this
+    queue; our handler only filters and puts a small record on the agent's own queue, so that
+    extra thread hop (a lock, a wake-up and a GIL hand-off per event) is saved. Only the
+    observer's stop marker still goes through the queue.
+    """
+
+    def __init__(self, handlers: "dict[ObservedWatch, set]") -> None:
+        super().__init__()
+        self._handlers = handlers
+
+    def put(self, item: object, block: bool = True, timeout: float | None = None) -> None:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ObservedWatch):
+            for handler in tuple(self._handlers.get(item[1], ())):
+                try:
+                    handler.dispatch(item[0])
+                except Exception:  # the emitter thread must survive a bad event, or the root goes blind
+                    log.exception("file event dropped")
+            return
+        super().put(item, block, timeout)
+
+
+class _DirectObserver(InotifyObserver):
+    def __init__(self) -> None:
+        super().__init__()
+        self._event_queue = _DirectQueue(self._handlers)
 
 
 class _OverflowHook(logging.Handler):
@@ -103,14 +146,16 @@ class _OverflowHook(logging.Handler):
 
 class FilesMonitor:
     name = "files"
+    COALESCE_S = 0.1  # a modify this soon after a create/modify of the same path tells the dispatcher nothing new
 
     def __init__(self, out: "queue.Queue[object]", include: tuple[str, ...], exclude: tuple[str, ...]) -> None:
         self.out = out
         self.filter = PathFilter(include, exclude)
-        self.observer = InotifyObserver()
+        self.observer = _DirectObserver()
         self.roots: dict[str, object] = {}  # root -> watch handle
         self.unwatched: set[str] = set()  # roots left to periodic rescans
         self._overflowing: set[str] = set()
+        self._told: dict[str, float] = {}  # path -> last create/modify queued (observer thread only)
         self._lock = threading.Lock()
         self._hook = _OverflowHook(self._kernel_overflow)
         logging.getLogger("watchdog.observers.inotify").addHandler(self._hook)
@@ -174,6 +219,21 @@ class FilesMonitor:
             if (path == r or path.startswith(r.rstrip("/") + "/")) and (best is None or len(r) > len(best)):
                 best = r
         return best
+
+    def told(self, path: str, now: float) -> bool:
+        """Whether a create or modify of ``path`` was queued less than COALESCE_S ago; records this one.
+
+        Coalescing here, on watchdog's thread, keeps a file written in one go (create, modify,
+        close-write) to two queue items instead of three; writes that go on longer still reach
+        the dispatcher every COALESCE_S, so ``max_delay`` keeps its meaning.
+        """
+        last = self._told.get(path)
+        if last is not None and now - last < self.COALESCE_S:
+            return True
+        if len(self._told) >= 8192:
+            self._told.clear()  # bounded: forgetting only costs one extra queue item per path
+        self._told[path] = now
+        return False
 
     def emit(self, item: FileActivity, root: str) -> None:
         if root in self._overflowing:
