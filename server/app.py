@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from leakwarden.errors import StoreError
+from server import dashboard, forward
 from server.api import setup_routes
 from server.api.access import access_middleware
 from server.api.responses import ApiError, json_response
@@ -148,22 +149,7 @@ def create_app(config: ServerConfig) -> web.Application:
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler)
 
-    # Hooks of the other areas. Their modules are optional only while they are being written:
-    # a missing package is skipped, an error inside an existing one is raised.
-    try:
-        from server import dashboard
-    except ModuleNotFoundError as e:
-        if e.name != "server.dashboard":
-            raise
-    else:
-        if hasattr(dashboard, "setup"):
-            dashboard.setup(app)
-    try:
-        from server import forward
-    except ModuleNotFoundError as e:
-        if e.name != "server.forward":
-            raise
-    else:
-        if hasattr(forward, "setup"):
-            forward.setup(app)
+    # The other areas' hooks come last: they may add routes, listeners and cleanup contexts of their own.
+    dashboard.setup(app)
+    forward.setup(app)
     return app
