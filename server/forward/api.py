@@ -19,6 +19,7 @@ from aiohttp import web
 from server.api.access import actor, person
 from server.api.responses import ApiError, int_param, json_response, path_int
 from server.forward.keys import FORWARDER, SLA
+from server.forward.sla import Overdue
 from server.keys import STORE
 from server.store.interface import OutboxItem
 
@@ -50,20 +51,8 @@ class RetryOut(msgspec.Struct):
     status: str
 
 
-class OverdueOut(msgspec.Struct):
-    id: int
-    level: str
-    status: str
-    host: str | None
-    title: str
-    sla_deadline: float
-    overdue_by: float
-    escalation_level: int
-    assignee: str | None
-
-
 class OverdueList(msgspec.Struct):
-    items: list[OverdueOut]
+    items: list[Overdue]
 
 
 def _item(it: OutboxItem) -> OutboxItemOut:
@@ -105,7 +94,7 @@ async def retry_outbox(request: web.Request) -> web.Response:
 async def list_overdue(request: web.Request) -> web.Response:
     limit = int_param(request, "limit", 100, minimum=1, maximum=1000) or 100
     items = await request.app[SLA].overdue(limit)
-    return json_response(OverdueList(items=[OverdueOut(**o.to_dict()) for o in items]))
+    return json_response(OverdueList(items=items))
 
 
 def openapi(ref: str = "#/components/schemas/{name}") -> tuple[dict[str, Any], list[type]]:

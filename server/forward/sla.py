@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from typing import Any
+
+import msgspec
 
 from server.forward.config import SlaConfig
 from server.forward.outbox import Clock, Forwarder
@@ -27,8 +27,9 @@ ESCALATION_LEVEL = 1  # escalate once: a second miss is visible in the overdue l
 OVERDUE_BATCH = 1000  # alerts escalated per check at most (the next check takes the rest)
 
 
-@dataclass(frozen=True, slots=True)
-class Overdue:
+class Overdue(msgspec.Struct, frozen=True):
+    """An open alert past its SLA deadline (the API answers with this shape as is)."""
+
     id: int
     level: str
     status: str
@@ -38,9 +39,6 @@ class Overdue:
     overdue_by: float
     escalation_level: int
     assignee: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}
 
 
 def _iso(t: float) -> str:
