@@ -66,6 +66,29 @@ def test_a_file_rewritten_1000_times_in_a_second_is_scanned_once(tmp_path: Path,
     assert ev["attributes"]["latency_s"] < 5.5
 
 
+def test_a_file_written_for_long_without_close_is_scanned_within_max_delay(tmp_path: Path, run_agent) -> None:
+    """Create/modify events of a path are coalesced before the dispatcher: a writer that keeps
+    the file open (a log, a download) must still be scanned by max_delay, not only at close."""
+    cfg = write_config(tmp_path, files={"settle": 0.15, "max_delay": 1.5})
+    run_agent(cfg)
+    target = Path(cfg.files.roots[0]) / "export.log"
+    with target.open("wb") as f:
+        t0 = time.monotonic()
+        sensitive_at = None
+        while time.monotonic() - t0 < 5.0 and not events_of(cfg.state_dir, "file.create") + events_of(cfg.state_dir, "file.write"):
+            if sensitive_at is None and time.monotonic() - t0 > 0.5:
+                f.write(SENSITIVE)
+                sensitive_at = time.monotonic()
+            else:
+                f.write(b"progress line, nothing secret\n")
+            f.flush()
+            time.sleep(0.05)
+        found = time.monotonic()
+    ev = (events_of(cfg.state_dir, "file.create") + events_of(cfg.state_dir, "file.write"))[0]
+    assert ev["findings"][0]["detector"] == "pii.cn_resident_id"
+    assert sensitive_at is not None and found - sensitive_at < 1.5 + 1.0  # while still open, by max_delay
+
+
 def test_rename_to_jpg_and_delete_of_a_sensitive_file_are_signals(tmp_path: Path, run_agent) -> None:
     cfg = write_config(tmp_path)
     agent = run_agent(cfg)
