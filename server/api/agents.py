@@ -13,6 +13,7 @@ from aiohttp import web
 
 from leakwarden.wire import EnrollRequest, EnrollResponse
 from server import auth
+from server.api import schemas as s
 from server.api.access import actor, person, public
 from server.api.responses import ApiError, decode, json_response, read_body
 from server.keys import CONFIG, LOGIN_LIMITER, STORE
@@ -25,12 +26,7 @@ MAX_ENROLL_BODY = 16 * 1024
 def agent_json(a: Agent, offline_after: float, now: float) -> dict[str, Any]:
     last = a.last_seen or a.enrolled_at
     state = "revoked" if a.revoked_at else ("online" if now - last <= offline_after else "offline")
-    return {"id": a.id, "hostname": a.hostname, "version": a.version, "os": a.os, "enrolled_at": a.enrolled_at,
-            "revoked_at": a.revoked_at, "last_seen": a.last_seen, "state": state, "last_seq": a.last_seq,
-            "config_hash": a.config_hash, "binary_hash": a.binary_hash,
-            "pinned_config_hash": a.pinned_config_hash, "pinned_binary_hash": a.pinned_binary_hash,
-            "monitors": a.monitors, "spool_depth": a.spool_depth, "drops": a.drops, "degraded": a.degraded,
-            "clock_skew": a.clock_skew}
+    return s.answer(a, s.AgentOut, state=state)
 
 
 @routes.post("/api/v1/agents/enroll")
@@ -122,8 +118,7 @@ class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 def token_json(t: EnrollToken, now: float) -> dict[str, Any]:
     state = ("revoked" if t.revoked_at else "used" if t.used_at else "expired" if t.expires_at <= now else "valid")
-    return {"id": t.id, "created_at": t.created_at, "expires_at": t.expires_at, "created_by": t.created_by,
-            "used_at": t.used_at, "used_by": t.used_by, "revoked_at": t.revoked_at, "state": state}
+    return s.answer(t, s.TokenOut, state=state)
 
 
 async def issue_enroll_token(store: Any, created_by: str, ttl: float) -> tuple[EnrollToken, str]:

@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 
 from server import triage
+from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, float_param, int_param, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
@@ -19,23 +20,14 @@ MAX_PAGE = 500
 
 
 def alert_json(a: Alert, *, evidence: bool = False) -> dict[str, Any]:
-    d: dict[str, Any] = {
-        "id": a.id, "created_at": a.created_at, "updated_at": a.updated_at, "time": a.time, "kind": a.kind,
-        "title": a.title, "agent_id": a.agent_id, "event_id": a.event_id, "host": a.host, "user": a.user,
-        "channel": a.channel, "path": a.path, "device": a.device, "destination": a.destination,
-        "content_hash": a.content_hash, "detectors": a.detectors, "score": a.score, "level": a.level,
-        "explanation": a.explanation, "status": a.status, "assignee": a.assignee, "note": a.note,
-        "sla_deadline": a.sla_deadline, "escalation_level": a.escalation_level,
-        "acknowledged_at": a.acknowledged_at, "incident_id": a.incident_id,
-    }
+    d = s.answer(a, s.AlertOut)
     if evidence:
         d["evidence"] = a.evidence
     return d
 
 
 def audit_json(e: AuditEntry) -> dict[str, Any]:
-    return {"id": e.id, "time": e.time, "actor": e.actor, "action": e.action, "target_type": e.target_type,
-            "target_id": e.target_id, "detail": e.detail}
+    return s.answer(e, s.AuditOut)
 
 
 def _choices(request: web.Request, name: str, allowed: tuple[str, ...]) -> list[str] | None:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from aiohttp import web
 
+from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
@@ -17,8 +18,7 @@ routes = web.RouteTableDef()
 
 
 def device_json(d: Device) -> dict[str, Any]:
-    return {k: getattr(d, k) for k in ("id", "key", "vendor_id", "product_id", "vendor", "model", "serial",
-                                       "fs_uuid", "label", "first_seen", "last_seen", "last_host", "status", "note")}
+    return s.answer(d, s.DeviceOut)
 
 
 @routes.get("/api/v1/devices")

@@ -9,6 +9,7 @@ import msgspec
 from aiohttp import web
 
 from server import triage
+from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.alerts import alert_json
 from server.api.responses import ApiError, decode, int_param, json_response, path_int, read_body
@@ -19,9 +20,7 @@ routes = web.RouteTableDef()
 
 
 def incident_json(i: Incident) -> dict[str, Any]:
-    return {"id": i.id, "created_at": i.created_at, "updated_at": i.updated_at, "host": i.host, "user": i.user,
-            "content_hash": i.content_hash, "device_key": i.device_key, "score": i.score, "level": i.level,
-            "status": i.status, "alert_count": i.alert_count, "steps": i.steps, "explanation": i.explanation}
+    return s.answer(i, s.IncidentOut)
 
 
 @routes.get("/api/v1/incidents")

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from leakwarden.errors import AuthError, StoreError
 from server import auth
+from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, json_response, read_body
 from server.keys import CONFIG, STORE
@@ -27,8 +28,7 @@ class NewUser(msgspec.Struct, forbid_unknown_fields=True):
 @person("admin")
 async def list_users(request: web.Request) -> web.Response:
     users = await request.app[STORE].list_users()
-    return json_response({"items": [{"id": u.id, "username": u.username, "role": u.role, "created_at": u.created_at,
-                                     "disabled": u.disabled} for u in users]})
+    return json_response({"items": [s.answer(u, s.UserOut) for u in users]})
 
 
 @routes.post("/api/v1/users")
@@ -44,5 +44,4 @@ async def create_user(request: web.Request) -> web.Response:
         raise ApiError(409, "exists", str(e), field="$.username") from e
     await store.add_audit(actor(request), "user.create", "user", str(user.id), {"username": user.username,
                                                                                "role": user.role}, time.time())
-    return json_response({"id": user.id, "username": user.username, "role": user.role,
-                          "created_at": user.created_at, "disabled": False}, status=201)
+    return json_response(s.answer(user, s.UserOut), status=201)
