@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
@@ -13,7 +13,7 @@ from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, float_param, int_param, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
-from server.store.interface import ALERT_ORDERS, ALERT_STATUSES, LEVELS, Alert, AlertFilter, AuditEntry
+from server.store.interface import ALERT_ORDERS, ALERT_STATUSES, LEVELS, Alert, AlertFilter, AlertStatus, AuditEntry
 
 routes = web.RouteTableDef()
 MAX_PAGE = 500
@@ -88,7 +88,7 @@ async def get_alert(request: web.Request) -> web.Response:
 
 
 class AlertChange(msgspec.Struct, forbid_unknown_fields=True):
-    status: Literal["new", "acknowledged", "in_progress", "resolved", "false_positive"] | None = None
+    status: AlertStatus | None = None
     assignee: Annotated[str, msgspec.Meta(max_length=128)] | None = None
     note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
@@ -12,7 +12,7 @@ from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, json_response, path_int, read_body
 from server.keys import CONFIG, STORE
-from server.store.interface import Device
+from server.store.interface import Device, DeviceStatus
 
 routes = web.RouteTableDef()
 
@@ -28,7 +28,7 @@ async def list_devices(request: web.Request) -> web.Response:
 
 
 class DeviceChange(msgspec.Struct, forbid_unknown_fields=True):
-    status: Literal["known", "lost", "revoked"]
+    status: DeviceStatus
     note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated
 
 import msgspec
 from aiohttp import web
@@ -14,13 +14,14 @@ from server.api import schemas as s
 from server.api.access import actor, person
 from server.api.responses import ApiError, decode, json_response, read_body
 from server.keys import CONFIG, STORE
+from server.store.interface import Role
 
 routes = web.RouteTableDef()
 
 
 class NewUser(msgspec.Struct, forbid_unknown_fields=True):
     username: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-    role: Literal["admin", "analyst", "viewer"]
+    role: Role
     password: Annotated[str, msgspec.Meta(min_length=auth.MIN_PASSWORD, max_length=1024)]
 
 
