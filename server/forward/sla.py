@@ -27,8 +27,9 @@ ESCALATION_LEVEL = 1  # escalate once: a second miss is visible in the overdue l
 OVERDUE_BATCH = 1000  # alerts escalated per check at most (the next check takes the rest)
 
 
+# A struct, not a dataclass: GET /api/v1/forward/overdue answers with it as is and documents it by it.
 class Overdue(msgspec.Struct, frozen=True):
-    """An open alert past its SLA deadline (the API answers with this shape as is)."""
+    """An open alert past its SLA deadline."""
 
     id: int
     level: str
