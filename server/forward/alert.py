@@ -109,6 +109,17 @@ class AlertView:
             return None
         return f"{name}:{d['port']}" if d.get("port") else str(name)
 
+    def facts(self) -> list[tuple[str, str]]:
+        """The label/value lines a chat or mail message shows: level, risk and host, then what is known."""
+        facts = [("Level", self.level), ("Risk", f"{self.risk_score}/100"), ("Host", self.host)]
+        for label, value in (("User", self.user), ("File", self.path), ("Device", self.device_label),
+                             ("Destination", self.destination_label), ("Status", self.status)):
+            if value:
+                facts.append((label, value))
+        if self.count > 1:
+            facts.append(("Seen", f"{self.count} times"))
+        return facts
+
     def dedup_key(self) -> str:
         """Same host, same detectors, same content: a repeat of one another."""
         basis = json.dumps(

@@ -69,10 +69,7 @@ def _html(alert: AlertView, message: Message) -> str:
     if message.html is not None:  # the route's own template, rendered with autoescape
         return message.html
     e = escaping.html
-    rows = [("Level", alert.level), ("Risk", f"{alert.risk_score}/100"), ("Host", alert.host), ("User", alert.user),
-            ("File", alert.path), ("Device", alert.device_label), ("Destination", alert.destination_label),
-            ("Status", alert.status), ("Seen", f"{alert.count} times" if alert.count > 1 else None)]
-    table = "".join(f"<tr><th align=\"left\">{e(k)}</th><td>{e(v)}</td></tr>" for k, v in rows if v)
+    table = "".join(f"<tr><th align=\"left\">{e(k)}</th><td>{e(v)}</td></tr>" for k, v in alert.facts() if v)
     link = f'<p><a href="{e(alert.url)}">Open in LeakWarden</a></p>' if alert.url else ""
     color = LEVEL_COLOR.get(alert.level, "#333333")
     return (

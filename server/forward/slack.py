@@ -46,16 +46,9 @@ def _plain(text: str, limit: int) -> dict[str, Any]:
 
 
 def build(settings: Settings, alert: AlertView, message: Message, key: str) -> dict[str, Any]:
-    facts = [("Level", alert.level), ("Risk", f"{alert.risk_score}/100"), ("Host", alert.host)]
-    for label, value in (("User", alert.user), ("File", alert.path), ("Device", alert.device_label),
-                         ("Destination", alert.destination_label), ("Status", alert.status)):
-        if value:
-            facts.append((label, value))
-    if alert.count > 1:
-        facts.append(("Seen", f"{alert.count} times"))
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(message.title, 150)},
-        {"type": "section", "fields": [_plain(f"{k}: {v}", 2000) for k, v in facts[:10]]},
+        {"type": "section", "fields": [_plain(f"{k}: {v}", 2000) for k, v in alert.facts()[:10]]},
         {"type": "section", "text": _plain(message.body, 3000)},
     ]
     context = [{"type": "mrkdwn", "text": f"{LEVEL_EMOJI.get(alert.level, '')} LeakWarden alert {escaping.slack(alert.id)}"}]

@@ -38,13 +38,6 @@ def parse(s: Section) -> Settings:
 
 def build(settings: Settings, alert: AlertView, message: Message, key: str) -> dict[str, Any]:
     md = escaping.markdown
-    facts = [("Level", alert.level), ("Risk", f"{alert.risk_score}/100"), ("Host", alert.host)]
-    for label, value in (("User", alert.user), ("File", alert.path), ("Device", alert.device_label),
-                         ("Destination", alert.destination_label), ("Status", alert.status)):
-        if value:
-            facts.append((label, value))
-    if alert.count > 1:
-        facts.append(("Seen", f"{alert.count} times"))
     card: dict[str, Any] = {
         "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
         "type": "AdaptiveCard",
@@ -52,7 +45,7 @@ def build(settings: Settings, alert: AlertView, message: Message, key: str) -> d
         "body": [
             {"type": "TextBlock", "text": md(message.title), "weight": "Bolder", "size": "Medium",
              "color": LEVEL_COLOR.get(alert.level, "Default"), "wrap": True},
-            {"type": "FactSet", "facts": [{"title": k, "value": md(v)} for k, v in facts]},
+            {"type": "FactSet", "facts": [{"title": k, "value": md(v)} for k, v in alert.facts()]},
             {"type": "TextBlock", "text": md(message.body), "wrap": True},
         ],
     }
