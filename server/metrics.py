@@ -12,6 +12,7 @@ from bisect import bisect_left
 from aiohttp import web
 
 from server.api.access import bearer
+from server.api.agents import agent_state
 from server.api.responses import ApiError
 from server.auth import user_for_token
 from server.keys import CONFIG, METRIC_SOURCES, METRICS, STORE
@@ -101,10 +102,9 @@ async def metrics_handler(request: web.Request) -> web.Response:
     states = {"online": 0, "offline": 0, "revoked": 0}
     spool = 0
     for a in agents:
-        if a.revoked_at:
-            states["revoked"] += 1
-        else:
-            states["online" if now - (a.last_seen or a.enrolled_at) <= cfg.offline_after else "offline"] += 1
+        state = agent_state(a, cfg.offline_after, now)
+        states[state] += 1
+        if state != "revoked":
             spool += a.spool_depth or 0
     lines: list[str] = []
     for family in (m.events, m.batches, m.alerts, m.ingest_seconds):

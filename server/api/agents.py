@@ -23,10 +23,15 @@ routes = web.RouteTableDef()
 MAX_ENROLL_BODY = 16 * 1024
 
 
+def agent_state(a: Agent, offline_after: float, now: float) -> str:
+    """revoked, online (heard from, or else enrolled, within ``offline_after``) or offline."""
+    if a.revoked_at:
+        return "revoked"
+    return "online" if now - (a.last_seen or a.enrolled_at) <= offline_after else "offline"
+
+
 def agent_json(a: Agent, offline_after: float, now: float) -> dict[str, Any]:
-    last = a.last_seen or a.enrolled_at
-    state = "revoked" if a.revoked_at else ("online" if now - last <= offline_after else "offline")
-    return s.answer(a, s.AgentOut, state=state)
+    return s.answer(a, s.AgentOut, state=agent_state(a, offline_after, now))
 
 
 @routes.post("/api/v1/agents/enroll")
