@@ -106,8 +106,9 @@ class _DirectQueue(EventQueue):
 
     watchdog hands every event from its emitter thread to the observer thread through this
     queue; our handler only filters and puts a small record on the agent's own queue, so that
-    extra thread hop (a lock, a wake-up and a GIL hand-off per event) is saved. Only the
-    observer's stop marker still goes through the queue.
+    extra thread hop (a lock, a wake-up and a GIL hand-off per event) is saved. The observer's
+    stop marker, and events of a watch whose handler is not registered yet (watchdog starts
+    the emitter a moment before it registers the handler), still go through the queue.
     """
 
     def __init__(self, handlers: "dict[ObservedWatch, set]") -> None:
@@ -115,8 +116,9 @@ class _DirectQueue(EventQueue):
         self._handlers = handlers
 
     def put(self, item: object, block: bool = True, timeout: float | None = None) -> None:
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], ObservedWatch):
-            for handler in tuple(self._handlers.get(item[1], ())):
+        handlers = self._handlers.get(item[1]) if isinstance(item, tuple) and len(item) == 2 else None
+        if handlers:
+            for handler in tuple(handlers):
                 try:
                     handler.dispatch(item[0])
                 except Exception:  # the emitter thread must survive a bad event, or the root goes blind
@@ -155,7 +157,7 @@ class FilesMonitor:
         self.roots: dict[str, object] = {}  # root -> watch handle
         self.unwatched: set[str] = set()  # roots left to periodic rescans
         self._overflowing: set[str] = set()
-        self._told: dict[str, float] = {}  # path -> last create/modify queued (observer thread only)
+        self._told: dict[str, float] = {}  # path -> last create/modify queued (watchdog's emitter threads)
         self._lock = threading.Lock()
         self._hook = _OverflowHook(self._kernel_overflow)
         logging.getLogger("watchdog.observers.inotify").addHandler(self._hook)
