@@ -284,9 +284,6 @@ class SqlStore:
             dumps(a.degraded), int(a.offline_alerted), a.clock_skew, a.clock_skew_since, int(a.clock_skew_alerted),
             a.id)
 
-    async def touch_agent(self, agent_id: str, now: float) -> None:
-        await self._x.execute("UPDATE agents SET last_seen = ? WHERE id = ?", now, agent_id)
-
     async def list_silent_agents(self, seen_before: float) -> list[Agent]:
         rows = await self._x.fetch(
             f"SELECT {AGENT_COLS} FROM agents WHERE revoked_at IS NULL AND offline_alerted = 0 "
@@ -468,10 +465,6 @@ class SqlStore:
     async def count_alerts_by_level(self) -> dict[str, int]:
         rows = await self._x.fetch("SELECT level, COUNT(*) AS n FROM alerts GROUP BY level")
         return {r["level"]: int(r["n"]) for r in rows}
-
-    async def count_alerts_by_status(self) -> dict[str, int]:
-        rows = await self._x.fetch("SELECT status, COUNT(*) AS n FROM alerts GROUP BY status")
-        return {r["status"]: int(r["n"]) for r in rows}
 
     def _filtered(self, flt: AlertFilter) -> tuple[str, list[Any]]:
         where, args = self._alert_where(flt, detector=True)
