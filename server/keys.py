@@ -14,6 +14,7 @@ from aiohttp import web
 from server.store.interface import Agent, Alert, Store, User
 
 if TYPE_CHECKING:
+    from server.api.review import ReviewService
     from server.config import ServerConfig
     from server.metrics import Metrics
     from server.ratelimit import RateLimiter
@@ -31,8 +32,8 @@ ALERT_LISTENERS: web.AppKey[list[AlertListener]] = web.AppKey("alert_listeners")
 METRIC_SOURCES: web.AppKey[list[MetricSource]] = web.AppKey("metric_sources")
 INGEST_LIMITER: web.AppKey["RateLimiter"] = web.AppKey("ingest_limiter")
 LOGIN_LIMITER: web.AppKey["RateLimiter"] = web.AppKey("login_limiter")
-#: the review scanner, built lazily (detectors import is heavy)
-SCANNER: web.AppKey[object] = web.AppKey("scanner")
+#: the pre-publication review service (it builds its scanner on first use: the detectors take a while)
+SCANNER: web.AppKey["ReviewService"] = web.AppKey("scanner")
 
 # per-request: who is calling (set by the access middleware)
 USER: web.RequestKey["User"] = web.RequestKey("user")

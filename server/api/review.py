@@ -124,7 +124,7 @@ async def review_document(app: web.Application, data: bytes, name: str, *, actor
     """Scan a document with the collector's ``ReviewService``, one scan at a time whichever door it came
     through (API or dashboard), and record the verdict; returns ``{"id", "verdict", "document_hash",
     "size", "media_type", "error", "findings"}`` (findings redacted)."""
-    service: ReviewService = app[SCANNER]  # type: ignore[assignment]
+    service = app[SCANNER]
     async with service.lock:
         out = await asyncio.get_running_loop().run_in_executor(None, service.review, data, name)
     stored = await app[STORE].add_review(actor, out["document_hash"], out["verdict"], len(out["findings"]),
