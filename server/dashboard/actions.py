@@ -3,6 +3,7 @@ with the API), with the refusals as catalogue messages shown in the reader's lan
 
 from __future__ import annotations
 
+from leakwarden.errors import LeakWardenError
 from server import triage
 from server.dashboard.labels import N_
 from server.store.interface import Store
@@ -19,7 +20,7 @@ MESSAGES = {
 }
 
 
-class ActionRejected(ValueError):
+class ActionRejected(LeakWardenError):
     """The requested change is not valid: a catalogue message id and its values (shown translated)."""
 
     def __init__(self, message: str, **values: object) -> None:
