@@ -89,8 +89,8 @@ async def get_alert(request: web.Request) -> web.Response:
 
 class AlertChange(msgspec.Struct, forbid_unknown_fields=True):
     status: AlertStatus | None = None
-    assignee: Annotated[str, msgspec.Meta(max_length=128)] | None = None
-    note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    assignee: Annotated[str, msgspec.Meta(max_length=triage.MAX_ASSIGNEE)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=triage.MAX_NOTE)] | None = None
 
 
 @routes.patch("/api/v1/alerts/{id}")

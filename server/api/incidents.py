@@ -49,7 +49,7 @@ async def get_incident(request: web.Request) -> web.Response:
 
 class IncidentChange(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal["open", "closed"]
-    note: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=triage.MAX_NOTE)] | None = None
 
 
 @routes.patch("/api/v1/incidents/{id}")
