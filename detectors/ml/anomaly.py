@@ -85,10 +85,11 @@ class AnomalyVerdict:
 
 
 def human_bytes(n: float) -> str:
+    # Pick the unit after rounding to what is printed: 999,999.99 B is "1.0 MB", not "1000.0 kB".
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= size:
+        if abs(round(n / size, 1)) >= 1:
             return f"{n / size:.1f} {unit}"
-    return f"{int(n)} B"
+    return f"{round(n)} B"
 
 
 def _subject(key: str) -> str:
