@@ -98,7 +98,10 @@ def grade_event(event: Event, cfg: GradingConfig, *, repetitions: int = 0) -> Gr
             top = max(levels, key=lambda lv: cfg.marking.get(lv, 0))
             g.add("marking", f"marked {top}", cfg.marking.get(top, 0))
     elif event.kind in cfg.event_base:
-        g.add("event", event.kind, cfg.event_base[event.kind])
+        # the agent's own words for what it saw (e.g. an anomaly against its baseline)
+        said = event.attributes.get("explanation") if isinstance(event.attributes, dict) else None
+        detail = f"{event.kind}: {said[:300]}" if isinstance(said, str) and said else event.kind
+        g.add("event", detail, cfg.event_base[event.kind])
     elif event.kind == "device.attach":
         g.add("event", f"device attached (policy {event.device.policy if event.device else '?'})",
               cfg.event_base.get("device.attach", 10))

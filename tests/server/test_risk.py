@@ -136,3 +136,9 @@ async def test_sequence_gap_becomes_an_alert(client: TestClient) -> None:
     alerts = (await (await client.get("/api/v1/alerts?kind=agent.gap", headers=admin)).json())["items"]
     assert len(alerts) == 1 and "3 event(s)" in alerts[0]["title"]
     assert "seq 2..4" in alerts[0]["explanation"][0]["detail"]
+
+
+def test_an_anomaly_alert_explains_itself_in_the_agents_words() -> None:
+    said = "sent 2.1 GB to cloud-storage between 02:00 and 03:00; this process usually sends 40 MB/day"
+    g = grade_event(ev(kind="net.anomaly", channel="network", attributes={"explanation": said}), G)
+    assert any(f["factor"] == "event" and said in f["detail"] for f in g.explanation)
