@@ -139,6 +139,10 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0)
     raise RuntimeError(f"the collector did not answer {url}healthz within {timeout:.0f}s")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     state = ROOT / ".leakwarden" / "demo"
     watch = ROOT / "demo"
@@ -159,7 +163,7 @@ def main() -> int:
                 p.kill()
                 p.wait()
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the demo like Ctrl-C does
     try:
         server_log = open(logs / "collector.log", "ab")
         procs.append(subprocess.Popen([*_leakwarden(), "server", "--config", str(server_cfg)],
