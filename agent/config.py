@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from leakwarden.errors import ConfigError
+from leakwarden.yamlfile import parse_yaml, read_bytes
 
 
 @dataclass(frozen=True)
@@ -191,14 +191,8 @@ class _Reader:
 def load_config(path: str | os.PathLike[str]) -> AgentConfig:
     """Read, validate and resolve ``agent.yaml``; raises ConfigError on any problem."""
     source = str(path)
-    try:
-        raw_bytes = Path(source).read_bytes()
-    except OSError as e:
-        raise ConfigError(source, "", f"cannot read: {e.strerror}") from e
-    try:
-        raw = yaml.safe_load(raw_bytes)
-    except yaml.YAMLError as e:
-        raise ConfigError(source, "", f"not valid YAML: {e}") from e
+    raw_bytes = read_bytes(source)
+    raw = parse_yaml(raw_bytes, source)
     r = _Reader(source, Path(source).resolve().parent)
     top = r.mapping(raw, "", _TOP)
     sections = {name: r.section(cls, top.get(name), name) for name, cls in _SECTIONS.items()}

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import yaml
 
 from leakwarden.errors import ConfigError
+from leakwarden.yamlfile import read_yaml
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9-]{1,63}\.)*[a-z0-9-]{1,63}$")
 
@@ -38,12 +37,7 @@ class Destinations:
 
     @classmethod
     def load(cls, path: str) -> "Destinations":
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(path, "", f"cannot read: {e.strerror}") from e
-        except yaml.YAMLError as e:
-            raise ConfigError(path, "", f"not valid YAML: {e}") from e
+        raw = read_yaml(path)
         if not isinstance(raw, dict) or not isinstance(raw.get("categories"), dict):
             raise ConfigError(path, "categories", "must be a mapping of category name to {forbidden, domains}")
         categories: dict[str, Category] = {}

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
 
 from leakwarden.errors import ConfigError
+from leakwarden.yamlfile import read_yaml
 
 _MATCH_KEYS = ("id", "vendor_id", "product_id", "serial", "label", "fs_uuid", "vendor", "model")
 ACTIONS = ("allow", "alert", "block")
@@ -59,12 +58,7 @@ class DevicePolicy:
 
     @classmethod
     def load(cls, path: str) -> "DevicePolicy":
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-        except OSError as e:
-            raise ConfigError(path, "", f"cannot read: {e.strerror}") from e
-        except yaml.YAMLError as e:
-            raise ConfigError(path, "", f"not valid YAML: {e}") from e
+        raw = read_yaml(path)
         if not isinstance(raw, dict):
             raise ConfigError(path, "", "must be a mapping with default, rules, revoked")
         unknown = set(raw) - {"default", "rules", "revoked"}

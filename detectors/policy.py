@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from detectors.base import Detector
 from detectors.context import ContextRules
@@ -23,6 +22,7 @@ from detectors.extract import ExtractLimits
 from detectors.findings import Severity
 from detectors.registry import BUILTIN
 from leakwarden.errors import ConfigError
+from leakwarden.yamlfile import read_yaml
 
 DEFAULT_POLICY = Path(__file__).resolve().parent.parent / "configs" / "policies" / "default.yaml"
 _ID = re.compile(r"^custom\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -142,14 +142,7 @@ class _Reader:
 def load_policy(path: str | os.PathLike[str] | None = None) -> Policy:
     """Load and validate a policy file (the default one when ``path`` is None)."""
     source = str(path or DEFAULT_POLICY)
-    try:
-        with open(source, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
-    except OSError as e:
-        raise ConfigError(source, "", f"cannot read policy file: {e.strerror}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(source, "", f"not valid YAML: {e}") from e
-    return parse_policy(raw, source)
+    return parse_policy(read_yaml(source), source)
 
 
 def parse_policy(raw: Any, source: str) -> Policy:

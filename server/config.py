@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from leakwarden.errors import ConfigError
+from leakwarden.yamlfile import read_yaml
 from server.store.interface import LEVELS
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "configs" / "server.yaml"
@@ -235,13 +235,7 @@ def load(path: str | os.PathLike[str] | None = None, *, env: dict[str, str] | No
     """Read and validate the collector config (default ``configs/server.yaml``)."""
     p = Path(path) if path else DEFAULT_PATH
     source = str(p)
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError(source, "", f"cannot read: {e.strerror}") from e
-    except yaml.YAMLError as e:
-        raise ConfigError(source, "", f"not valid YAML: {e}") from e
-    return parse(raw, source, env=env)
+    return parse(read_yaml(source), source, env=env)
 
 
 def parse(raw: Any, source: str = "<config>", *, env: dict[str, str] | None = None) -> ServerConfig:
