@@ -12,6 +12,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
+from server.api.agents import agent_state
 from server.store.interface import OPEN_STATUSES, Agent, AlertFilter, Store
 
 TREND_DAYS = 14
@@ -28,13 +29,11 @@ class AgentHealth:
 
 
 def agent_health(agent: Agent, now: float, offline_after: float) -> str:
-    if agent.revoked_at is not None:
-        return "revoked"
-    if agent.last_seen is None or agent.last_seen < now - offline_after:
-        return "offline"
-    if agent.degraded or any(state != "ok" for state in agent.monitors.values()):
+    """The API's online/offline/revoked rule, plus "degraded" for an online agent that says so."""
+    state = agent_state(agent, offline_after, now)
+    if state == "online" and (agent.degraded or any(s != "ok" for s in agent.monitors.values())):
         return "degraded"
-    return "online"
+    return state
 
 
 @dataclass(slots=True)
