@@ -91,6 +91,13 @@ def run_agent() -> Iterator[Callable[..., Any]]:
         a = Agent(cfg, **kw)
         a.start()
         started.append(a)
+        # Let the start-up walk of the roots finish first: a file a test writes while it runs may
+        # be met by the walk before inotify and then (rightly) be reported as file.write, not
+        # file.create, which tests of inotify behaviour do not expect.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and a.pipeline is not None and \
+                not all(root in a.pipeline._root_dirs for root in cfg.files.roots):
+            time.sleep(0.02)
         return a
 
     yield start
