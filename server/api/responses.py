@@ -71,8 +71,12 @@ async def read_body(request: web.Request, limit: int, timeout: float) -> bytes:
     return b"".join(chunks)
 
 
+# ids and counts are 64-bit in both stores; a larger number in a query is a bad request, not a crash
+MAX_INT = 2**62
+
+
 def int_param(request: web.Request, name: str, default: int | None = None, *, minimum: int = 0,
-              maximum: int | None = None) -> int | None:
+              maximum: int = MAX_INT) -> int | None:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
@@ -80,7 +84,7 @@ def int_param(request: web.Request, name: str, default: int | None = None, *, mi
         value = int(raw)
     except ValueError as e:
         raise ApiError(400, "invalid_parameter", f"{name} must be an integer", field=name) from e
-    if value < minimum or (maximum is not None and value > maximum):
+    if not minimum <= value <= maximum:
         raise ApiError(400, "invalid_parameter", f"{name} must be between {minimum} and {maximum}", field=name)
     return value
 
@@ -103,6 +107,6 @@ def path_int(request: web.Request, name: str = "id") -> int:
         value = int(request.match_info[name])
     except ValueError as e:
         raise ApiError(404, "not_found", f"no such {name}") from e
-    if not 0 < value < 2**62:
+    if not 0 < value < MAX_INT:
         raise ApiError(404, "not_found", f"no such {name}")
     return value

@@ -523,6 +523,19 @@ class SqlStore:
             who, args = "host = ?", [host]
         else:
             return 0
+        if not content_hash and not detectors:
+            return 0
+        # bounded work: only the person's latest alerts are looked at (repetition points are capped anyway)
+        recent = (f"(SELECT id, time, content_hash FROM alerts WHERE {who} ORDER BY id DESC "
+                  f"LIMIT {REPETITION_LOOKBACK}) a")
+        if self.pg:
+            # PostgreSQL turns an EXISTS under OR into a hashed subplan that reads every alert_detectors
+            # row of these detectors (grows with the table); the lateral probe reads at most 200 index entries
+            return int(await self._x.fetchval(
+                f"SELECT COUNT(*) FROM {recent} LEFT JOIN LATERAL (SELECT 1 AS hit FROM alert_detectors d "
+                "WHERE d.alert_id = a.id AND d.detector = ANY(?::text[]) LIMIT 1) d ON TRUE "
+                "WHERE a.time >= ? AND (a.content_hash = ? OR d.hit IS NOT NULL)",
+                args[0], detectors, since, content_hash))
         same: list[str] = []
         if content_hash:
             same.append("a.content_hash = ?")
@@ -531,13 +544,8 @@ class SqlStore:
             same.append("EXISTS (SELECT 1 FROM alert_detectors d WHERE d.alert_id = a.id "
                         f"AND d.detector IN ({_marks(len(detectors))}))")
             args += detectors
-        if not same:
-            return 0
-        # bounded work: only the person's latest alerts are looked at (repetition points are capped anyway)
-        return int(await self._x.fetchval(
-            f"SELECT COUNT(*) FROM (SELECT id, time, content_hash FROM alerts WHERE {who} "
-            f"ORDER BY id DESC LIMIT {REPETITION_LOOKBACK}) a WHERE a.time >= ? AND ({' OR '.join(same)})",
-            args[0], since, *args[1:]))
+        return int(await self._x.fetchval(f"SELECT COUNT(*) FROM {recent} WHERE a.time >= ? AND ({' OR '.join(same)})",
+                                          args[0], since, *args[1:]))
 
     async def list_overdue(self, now: float, limit: int = 100, *, statuses: tuple[str, ...] = OPEN_STATUSES,
                            escalated: bool | None = None) -> list[Alert]:
@@ -592,11 +600,19 @@ class SqlStore:
         """Which of these content hashes / device keys belong to an open incident (one query per batch)."""
         out: set[str] = set()
         for col, keys in (("content_hash", sorted(set(content_hashes))), ("device_key", sorted(set(device_keys)))):
-            if keys:
+            if not keys:
+                continue
+            if self.pg:
+                # one index probe per key: with IN (...) the planner prefers a sequential scan of all
+                # incidents while the table is small enough to look cheap (40 ms per batch under load)
+                rows = await self._x.fetch(
+                    f"SELECT k FROM unnest(?::text[]) AS k, LATERAL (SELECT 1 FROM incidents i WHERE i.{col} = k "
+                    "AND i.updated_at >= ? AND i.status = 'open' LIMIT 1) hit", keys, since)
+            else:
                 rows = await self._x.fetch(
                     f"SELECT DISTINCT {col} AS k FROM incidents WHERE {col} IN ({_marks(len(keys))}) "
                     "AND updated_at >= ? AND status = 'open'", *keys, since)
-                out.update(r["k"] for r in rows)
+            out.update(r["k"] for r in rows)
         return out
 
     async def insert_incident(self, i: Incident) -> Incident:

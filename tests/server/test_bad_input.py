@@ -230,3 +230,15 @@ def test_wire_has_no_field_for_raw_values() -> None:
         assert "value" in str(e)
     else:
         raise AssertionError("a raw value was accepted on the wire")
+
+
+async def test_out_of_range_numbers_in_queries_are_400_not_500(client: TestClient) -> None:
+    """Found by schemathesis: a cursor past 64 bits crashed SQLite's binding (OverflowError -> 500)."""
+    admin = await person(client, "viewer")
+    for url in ("/api/v1/incidents?before=20254588420839317504", "/api/v1/alerts?limit=99999999999999999999999",
+                "/api/v1/incidents?before=-1"):
+        r = await client.get(url, headers=admin)
+        assert r.status == 400, (url, r.status, await r.text())
+        assert (await r.json())["error"] == "invalid_parameter"
+    r = await client.get("/api/v1/incidents?before=9", headers=admin)
+    assert r.status == 200

@@ -9,7 +9,7 @@ from server.config import default_config
 from server.ingest import new_alert
 from server.grading import Grade
 from server.store import make_store
-from server.store.interface import OutboxItem
+from server.store.interface import Incident, OutboxItem
 from server.store.sql import SqlStore
 
 
@@ -226,3 +226,43 @@ async def test_overdue_can_skip_escalated_alerts(store: SqlStore) -> None:
     assert [a.id for a in await store.list_overdue(now, statuses=("new",), escalated=False)] == [second.id]
     assert [a.id for a in await store.list_overdue(now, escalated=True)] == [first.id]
     assert [a.id for a in await store.list_overdue(now, limit=1)] == [first.id]
+
+
+async def test_repetition_count_looks_at_recent_alerts_of_the_person(store: SqlStore) -> None:
+    now = time.time()
+    await store.insert_alert(alert(now - 10, content_hash="h1", detectors=["pii.email"]))
+    await store.insert_alert(alert(now - 10, content_hash="h2", detectors=["secret.aws_access_key", "pii.email"]))
+    await store.insert_alert(alert(now - 5000, content_hash="h1"))  # outside the window
+    await store.insert_alert(alert(now - 10, content_hash="h1", user="someone-else"))
+
+    async def count(**kw: object) -> int:
+        args = {"since": now - 3600, "host": "pc", "user": "u", "content_hash": None, "detectors": []} | kw
+        return await store.count_recent_alerts(**args)  # type: ignore[arg-type]
+
+    assert await count(content_hash="h1") == 1
+    assert await count(detectors=["secret.aws_access_key"]) == 1
+    assert await count(detectors=["pii.email"]) == 2
+    assert await count(content_hash="h1", detectors=["secret.aws_access_key"]) == 2  # either reason, once each
+    assert await count(content_hash="nope", detectors=["pii.iban"]) == 0
+    assert await count() == 0
+    assert await count(user=None, host="pc", content_hash="h1") == 2  # by host when the user is unknown
+
+
+async def test_open_incident_keys_finds_only_open_recent_incidents(store: SqlStore) -> None:
+    now = time.time()
+
+    def incident(updated: float, status: str = "open", content_hash: str | None = None,
+                 device_key: str | None = None) -> Incident:
+        return Incident(id=0, created_at=updated, updated_at=updated, host="pc", user="u", content_hash=content_hash,
+                        device_key=device_key, score=50, level="medium", status=status, alert_count=1, steps=[],
+                        explanation=[])
+
+    await store.insert_incident(incident(now, content_hash="c-open"))
+    await store.insert_incident(incident(now, content_hash="c-open"))  # two incidents, one key in the answer
+    await store.insert_incident(incident(now, status="closed", content_hash="c-closed"))
+    await store.insert_incident(incident(now - 10_000, content_hash="c-old"))
+    await store.insert_incident(incident(now, device_key="usb:1"))
+    keys = await store.open_incident_keys(content_hashes=["c-open", "c-closed", "c-old", "c-none", "c-open"],
+                                          device_keys=["usb:1", "usb:2"], since=now - 3600)
+    assert keys == {"c-open", "usb:1"}
+    assert await store.open_incident_keys(content_hashes=[], device_keys=[], since=now) == set()
