@@ -177,7 +177,8 @@ schema = schemathesis.openapi.from_dict(json.loads(json.dumps(SPEC)))
 
 @schema.parametrize()
 # six cases per operation keep `make test` quick; LEAKWARDEN_FUZZ_EXAMPLES=150 for a deeper run before a release
-@settings(max_examples=int(os.environ.get("LEAKWARDEN_FUZZ_EXAMPLES", "6")), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=int(os.environ.get("LEAKWARDEN_FUZZ_EXAMPLES", "6")), deadline=None,
+          suppress_health_check=list(HealthCheck), derandomize=True)
 def test_schemathesis(case: schemathesis.Case, live: dict[str, Any]) -> None:
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
