@@ -124,6 +124,10 @@ def make_prefilter(patterns: Sequence[tuple[str, bool]], backend: str = "auto") 
     return RegexPrefilter(patterns)
 
 
+#: UTF-8 continuation bytes (10xxxxxx): every other byte starts a character
+_CONTINUATION = bytes(range(0x80, 0xC0))
+
+
 def _char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
     """Map UTF-8 byte offsets to character offsets in one forward walk."""
     out: dict[int, int] = {}
@@ -134,7 +138,8 @@ def _char_offsets(data: bytes, offsets: set[int]) -> dict[int, int]:
         while 0 < bb < n and (data[bb] & 0xC0) == 0x80:  # inside a multi-byte character
             bb -= 1
         if bb > pos_b:
-            pos_c += len(data[pos_b:bb].decode("utf-8", "surrogatepass"))
+            # characters = bytes that are not continuations; deleting them in C is twice as fast as decoding
+            pos_c += len(data[pos_b:bb].translate(None, _CONTINUATION))
             pos_b = bb
         out[b] = pos_c
     return out
@@ -183,8 +188,10 @@ class Engine:
         if not hits:
             return []
         if len(data) != len(text):  # not pure ASCII: byte and char offsets differ
-            cmap = _char_offsets(data, {o for _, s, e in hits for o in (s, e)})
-            hits = [(i, cmap[s], cmap[e]) for i, s, e in hits]
+            # only starts are mapped (one per distinct start); a hit of k bytes spans at most k
+            # characters, so start + k bounds its end and the window can only grow
+            cmap = _char_offsets(data, {s for _, s, _ in hits})
+            hits = [(i, cmap[s], cmap[s] + e - s) for i, s, e in hits]
         windows: dict[int, list[tuple[int, int]]] = {}
         n = len(text)
         for i, s, e in sorted(hits):
