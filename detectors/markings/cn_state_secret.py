@@ -19,6 +19,8 @@ from detectors.markings.layout import (
 )
 
 _LEVELS = ("绝密", "絕密", "机密", "機密", "秘密")
+#: letter-spaced on a stamp or a title line: 机 密, 绝　密★长期
+_SPACED = tuple(f"{a}{gap}密" for a in "绝絕机機秘" for gap in (" ", "  ", "\u3000"))
 #: a neighbouring line like this makes a bare level part of a list of the levels (training text)
 _BARE_LEVEL = re.compile(f"(?:{'|'.join(_LEVELS)})[。.，,、；;]?")
 _CONFIDENCE = {"legal": 0.95, "label": 0.9}
@@ -37,9 +39,9 @@ class CnStateSecretDetector(MarkingDetector):
 
     id = "marking.cn_state_secret"
     severity = Severity.HIGH
-    prefilter = edge_prefilter(_LEVELS)
+    prefilter = edge_prefilter(_LEVELS + _SPACED)
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        f"(?P<level>{'|'.join(_LEVELS)}){CN_STAR_PERIOD}?"
+        f"(?P<level>{'|'.join(_LEVELS)}|[绝絕机機秘][ \u3000]{{1,2}}密){CN_STAR_PERIOD}?"
     )
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
@@ -47,7 +49,7 @@ class CnStateSecretDetector(MarkingDetector):
         form = cn_form(m, segment, line, listed=_BARE_LEVEL)
         if form is None:
             return None
-        level = normalise_cn(m.group("level"))
+        level = normalise_cn("".join(m.group("level").split()))
         period = m.group("period") if form == "legal" else cn_period_after(line)
         return Verdict(
             start=m.start(),

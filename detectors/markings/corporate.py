@@ -30,6 +30,7 @@ _EN_LABELS: tuple[tuple[str, str], ...] = (
     (rf"proprietary{_AND}confidential", "Proprietary and Confidential"),
     (rf"confidential{_AND}proprietary", "Proprietary and Confidential"),
     (rf"private{_AND}confidential", "Private and Confidential"),
+    (rf"privileged{_AND}confidential", "Privileged and Confidential"),
     (r"(?:company|business)\s+confidential", "Company Confidential"),
     (r"strictly\s+confidential", "Strictly Confidential"),
     (r"highly\s+confidential", "Highly Confidential"),
@@ -51,7 +52,10 @@ _CN_LABELS = (
 _CANONICAL = tuple((re.compile(rx, re.IGNORECASE), label) for rx, label in _EN_LABELS)
 _LABEL_RE = "|".join([f"(?:{rx})" for rx, _ in _EN_LABELS] + list(_CN_LABELS))
 #: distribution notices that travel with a corporate marking
-_NOTICE = r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution)"
+_NOTICE = (
+    r"(?i:do\s+not\s+(?:distribute|forward|copy|disclose|share)|not\s+for\s+(?:external\s+)?distribution"
+    r"|(?:attorney|lawyer|solicitor)[\s-]+client(?:\s+privileged?)?(?:\s+communication)?|privileged)"
+)
 #: an organisation's name before an English label in a running head or foot ("Acme Corp | Confidential")
 _ORG = re.compile(
     r"\s*(?:(?:©|\([Cc]\)|Copyright)\s*(?:\d{4}(?:\s*[-–]\s*\d{4})?)?\s*)?"  # © 2024 Acme Corp. Confidential

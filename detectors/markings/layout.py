@@ -35,6 +35,8 @@ _DECOR_CHARS = "‐‑–—―•·・：，；\u200b\u200c\u200d\u2060\ufeff"
 _DECOR = re.compile(f"[\\s\\-_=|*~.:,;/{_DECOR_CHARS}]+")
 #: an opening quote or bracket right before a word means it is quoted, not used
 _OPENERS = frozenset("“‘\"'「『《〈【〔[（(<«‹")
+#: brackets that may enclose a marking standing alone at the start of its line (【机密】, [Confidential])
+_BRACKETS = {"【": "】", "〔": "〕", "[": "]", "［": "］", "（": "）", "(": ")"}
 
 # --- prefilter building blocks (Hyperscan-compatible: ASCII classes, no lookaround).
 # Shapes matter to Hyperscan: a token alternation followed by a class repeat and
@@ -56,6 +58,8 @@ PF_FOLLOW = f"{PF_STAR}|{PF_CN_TRAIL}|）|】|\u3000|\u200b|\ufeff|–|—|\u202
 #: what may precede an English marking word: a little ASCII ("Classification:",
 #: a copy number, an organisation's name)
 PF_EN_LEAD = "[\\t\\x20-\\x7e]{0,24}"
+#: distribution notices that may follow a Chinese marking after a comma (内部资料，请勿外传)
+PF_CN_NOTICE = "请勿|請勿|严禁|嚴禁|禁止|不得|注意|妥善"
 
 
 def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
@@ -83,6 +87,7 @@ def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
         clauses.append(f"{alt}[ \\t]*{trail}")
     cn = "|".join(t for t in tokens if not t.isascii())
     if cn:
+        clauses.append(f"(?:{cn})(?:，|,|、|·|；)(?:{PF_CN_NOTICE})")
         clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")
     en = "|".join(t for t in tokens if t.isascii())
     if en:
@@ -109,7 +114,17 @@ class Line:
         ls = i + 1 if i >= 0 else lo
         m = _BREAK.search(text, end, end + MAX_LINE)
         le = m.start() if m else min(len(text), end + MAX_LINE)
-        return cls(ls, le, text[ls:start], text[end:le])
+        before, after = text[ls:start], text[end:le]
+        # a bracket that opens the line and closes right after the word frames a
+        # marking ([CONFIDENTIAL], 【机密】) rather than quoting it: drop the pair
+        head = before.rstrip()
+        if head and head[-1] in _BRACKETS and not head[:-1].strip():
+            tail = after.lstrip()
+            if tail.startswith(_BRACKETS[head[-1]]):
+                before = before[:len(head) - 1] + " " + before[len(head):]
+                cut = len(after) - len(tail)
+                after = after[:cut] + " " + after[cut + 1:]
+        return cls(ls, le, before, after)
 
     @property
     def runs_on(self) -> bool:

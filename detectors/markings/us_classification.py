@@ -27,8 +27,12 @@ _SEVERITY = {
     "CONFIDENTIAL": Severity.HIGH,
     "UNCLASSIFIED": Severity.MEDIUM,
 }
-_PORTION_LEVEL = {"TS": "TOP SECRET", "S": "SECRET", "C": "CONFIDENTIAL", "U": "UNCLASSIFIED"}
+_PORTION_LEVEL = {"TS": "TOP SECRET", "S": "SECRET", "C": "CONFIDENTIAL", "U": "UNCLASSIFIED", "CUI": "UNCLASSIFIED"}
 _CAVEAT_NAMES = {"NF": "NOFORN", "OC": "ORCON", "FOUO": "FOUO", "FOR OFFICIAL USE ONLY": "FOUO"}
+#: controls that make an unclassified document worth reporting: FOUO and its successor,
+#: Controlled Unclassified Information (banner CUI or CONTROLLED, portion mark (CUI))
+_CONTROLS = frozenset(["FOUO", "CUI"])
+_CUI_LEVEL = re.compile(r"CUI|CONTROLLED(?:\s+UNCLASSIFIED\s+INFORMATION)?")
 #: a caveat: capitals and digits, words joined by single spaces (REL TO USA, FVEY)
 _CAVEAT = r"[A-Z0-9][A-Z0-9,\-]*(?: [A-Z0-9][A-Z0-9,\-]*)*"
 #: list labels that may precede a portion mark: "1.", "a)", "iv.", bullets
@@ -55,14 +59,15 @@ class UsClassificationDetector(MarkingDetector):
     id = "marking.us_classification"
     severity = Severity.HIGH
     prefilter = (
-        f"(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?:[/ ,\\-A-Z0-9]*){PF_EOL}"
-        f"|{PF_BOL}{PF_EN_LEAD}(?:TOP SECRET|SECRET|CONFIDENTIAL)"
-        "|\\((?:TS|S|C|U)(?:\\)|//)"
+        f"(?:TOP SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED|CUI|CONTROLLED)(?:[/ ,\\-A-Z0-9]*){PF_EOL}"
+        f"|{PF_BOL}{PF_EN_LEAD}(?:TOP SECRET|SECRET|CONFIDENTIAL|CUI|CONTROLLED)"
+        "|\\((?:TS|S|C|U|CUI)(?:\\)|//)"
     )
     pattern: ClassVar[re.Pattern[str]] = re.compile(
-        r"(?<![A-Za-z0-9_])(?:(?P<level>TOP[ \t\xa0]+SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED)(?![A-Za-z0-9_])"
+        r"(?<![A-Za-z0-9_])(?:(?P<level>TOP[ \t\xa0]+SECRET|SECRET|CONFIDENTIAL|UNCLASSIFIED|CUI"
+        r"|CONTROLLED(?:[ \t]+UNCLASSIFIED[ \t]+INFORMATION)?)(?![A-Za-z0-9_])"
         rf"(?P<caveats>(?:[ \t]*//?[ \t]*{_CAVEAT})*)"
-        rf"|\((?P<portion>TS|S|C|U)(?://(?P<pcaveats>{_CAVEAT}(?://?{_CAVEAT})*))?\))"
+        rf"|\((?P<portion>TS|S|C|U|CUI)(?://(?P<pcaveats>{_CAVEAT}(?://?{_CAVEAT})*))?\))"
     )
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
@@ -71,9 +76,11 @@ class UsClassificationDetector(MarkingDetector):
             return self._portion(m, segment, line)
         level = " ".join(m.group("level").split())
         caveats = _caveats(m.group("caveats"))
+        if _CUI_LEVEL.fullmatch(level):
+            level, caveats = "UNCLASSIFIED", ["CUI", *caveats]
         if line.quoted or bare(line.before, EN_COMPANIONS) or bare(line.after, EN_COMPANIONS):
             return None
-        if level == "UNCLASSIFIED" and "FOUO" not in caveats:
+        if level == "UNCLASSIFIED" and _CONTROLS.isdisjoint(caveats):
             return None
         if en_labelled(line):
             form, confidence = "label", 0.9
@@ -87,6 +94,8 @@ class UsClassificationDetector(MarkingDetector):
     def _portion(self, m: re.Match[str], segment: Segment, line: Line) -> Verdict | None:
         level = _PORTION_LEVEL[m.group("portion")]
         caveats = _caveats(m.group("pcaveats"))
+        if m.group("portion") == "CUI":
+            caveats = ["CUI", *caveats]
         text = segment.text
         # a portion mark opens a paragraph and is followed by its text: "(S) The …"
         if not _LIST_LABEL.match(line.before) or not line.after[:1].isspace() or not line.after.strip():

@@ -7,6 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
+from detectors.pii.fullwidth import PF_WIDE_DIGIT, FoldsFullwidth
 from detectors.validators import continues_group
 
 #: numbers printed in manuals and forms as samples (China Mobile's own service number, ...)
@@ -15,12 +16,15 @@ _WELL_KNOWN = frozenset(["13800138000", "13800000000", "13888888888"])
 _SAMPLE_TAILS = frozenset(["12345678", "87654321"])
 
 
-class CnMobileDetector(PatternDetector):
+class CnMobileDetector(FoldsFullwidth, PatternDetector):
     id = "pii.cn_mobile"
     severity = Severity.MEDIUM
     # starts after a non-digit or after the 86 country code, so that long digit
     # runs do not hit at every offset
-    prefilter = r"(?:^|[^0-9.]|[^0-9]\.|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+    prefilter = (
+        r"(?:^|[^0-9.]|[^0-9]\.|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+        f"|\\xef\\xbc\\x91\\xef\\xbc[\\x93-\\x99]{PF_WIDE_DIGIT}"  # full-width １[３-９]x
+    )
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
     # of the value so "+86 139..." and "139..." hash alike; a bare "86" glued to the
     # number ("8613918594685") is more often a 13-digit id or timestamp

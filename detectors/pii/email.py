@@ -20,15 +20,23 @@ _FILE_SUFFIXES = frozenset(
 )
 #: service accounts and SCM remotes that name no person
 _NON_PERSONAL_LOCAL = frozenset(["git", "noreply", "no-reply", "donotreply", "mailer-daemon"])
+#: letters and digits of local parts and domain labels: ASCII and accented Latin (not × ÷)
+_L = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
 
 
 class EmailDetector(PatternDetector):
     id = "pii.email"
     severity = Severity.LOW
-    prefilter = r"[A-Za-z0-9_%+-]@[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9.-]*[A-Za-z]{2}"
+    # Latin letters with diacritics (josé@, bücher.de: U+00C0..U+024F, UTF-8 lead bytes
+    # C3..C9) count in the local part and the domain; CJK does not, since an address
+    # run into Chinese text (邮箱zhang@qq.com) would swallow the words before it
+    prefilter = (
+        r"[A-Za-z0-9_%+-]@[A-Za-z0-9][A-Za-z0-9-]*\.[A-Za-z0-9.-]*[A-Za-z]{2}"
+        r"|(?:[A-Za-z0-9_%+-]|[\xc3-\xc9][\x80-\xbf])@(?:[A-Za-z0-9-]|[\xc3-\xc9][\x80-\xbf])+\.[A-Za-z0-9.-]*[A-Za-z]{2}"
+    )
     pattern = re.compile(
-        r"(?<![A-Za-z0-9._%+-])(?P<value>[A-Za-z0-9](?:[A-Za-z0-9._%+-]{0,62}[A-Za-z0-9_%+-])?"
-        r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24})"
+        rf"(?<![{_L}._%+-])(?P<value>[{_L}](?:[{_L}._%+-]{{0,62}}[{_L}_%+-])?"
+        rf"@(?:[{_L}](?:[{_L}-]{{0,61}}[{_L}])?\.){{1,8}}[A-Za-z]{{2,24}})"
         r"(?![A-Za-z0-9_-]|\.[A-Za-z0-9])"
     )
     margin = 80

@@ -7,6 +7,7 @@ import re
 from detectors.base import PatternDetector
 from detectors.extract.segment import Segment
 from detectors.findings import Severity
+from detectors.pii.fullwidth import FoldsFullwidth, pf_wide_digits
 from detectors.validators import cn_resident_id, continues_group, luhn
 
 #: (prefix low, prefix high, allowed lengths, scheme); prefixes compared on the same
@@ -64,12 +65,12 @@ def issuer(digits: str) -> str | None:
     return None
 
 
-class PaymentCardDetector(PatternDetector):
+class PaymentCardDetector(FoldsFullwidth, PatternDetector):
     id = "pii.payment_card"
     severity = Severity.HIGH
     # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous), the window
     # holds the rest; the leading non-digit keeps a long run from hitting at every offset
-    prefilter = r"(?:^|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}"
+    prefilter = r"(?:^|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}|" + pf_wide_digits(4)
     pattern = re.compile(
         r"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>"  # not the fraction of a decimal number
         r"[2-8][0-9]{12,18}"  # contiguous

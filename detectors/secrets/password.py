@@ -69,6 +69,12 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
         r"(?P<key>(?:登录|初始|默认|管理员|数据库|用户)?(?:密码|口令))\s{0,3}(?:[:：=]|是|为)\s{0,3}"
         r"(?:\"(?P<dq>[\x21-\x7e]{1,200}?)\"|“(?P<bq>[\x21-\x7e]{1,200}?)”|(?P<uv>[\x21-\x7e]{1,200}))"
     )),
+    # a key and its value alone on a line: what XML extraction makes of
+    # <add key="DbPassword" value="..."/> or <property name="password" value="..."/>,
+    # and a row of a two-column table ("Password<TAB>value")
+    ("pair", re.compile(
+        rf"(?m)^[ \t]*(?P<key>[A-Za-z0-9_.:-]*{_PW}[0-9]{{0,2}})[ \t]+(?P<uv>[\x21-\x7e]{{4,200}})[ \t]*\r?$"
+    )),
     # scheme://user:password@host
     ("url", re.compile(
         r"(?<![A-Za-z0-9+.-])(?P<key>[A-Za-z][A-Za-z0-9+.-]{1,20})://[^\s/:@\"'<>]{0,64}:"
@@ -79,6 +85,7 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "assign": ("pass", "pwd", "pword"), "annotated": ("pass", "pwd", "pword"), "xml": ("<",), "keyvalue": ("value",),
     "flag": ("--",), "call": ("(",), "netrc": ("login",), "define": ("define(",), "sql": ("create", "alter"), "zh": ("密码", "口令"), "url": ("://",),
+    "pair": ("pass", "pwd", "pword"),
 }
 
 #: key words that say the value is *about* a password, not one. The key must end
@@ -103,6 +110,15 @@ _PLACEHOLDER_WORDS = frozenset(
      "enter", "your", "the", "is", "must", "should", "will", "not", "set", "lambda", "void", "function",
      "return", "await", "async", "this", "self", "new", "typeof", "object", "dict", "list", "char"]
 )
+#: "your-password-here", "YOUR_DB_PASSWORD", "replace_me", "PutYourPasswordHere": words
+#: that only describe the value; one of _FILL_IN_MARKERS must be among them
+_FILL_IN_WORDS = frozenset(
+    ["your", "my", "our", "the", "a", "an", "here", "goes", "go", "enter", "put", "insert", "replace", "with", "me",
+     "change", "this", "set", "fill", "in", "add", "new", "actual", "real", "own", "strong", "secure", "secret",
+     "password", "passwd", "pass", "pwd", "passphrase", "db", "database", "admin", "root", "user", "app", "api",
+     "service", "token", "key", "value", "to", "be", "placeholder", "todo"]
+)
+_FILL_IN_MARKERS = frozenset(["your", "here", "goes", "enter", "put", "insert", "replace", "change", "fill", "placeholder", "todo"])
 _PLACEHOLDER = re.compile(
     r"""^(?:[xX*•·#?_.…-]+|0+|<[^>]*>|\[[^\]]*\]|\$\{[^}]*\}?|\$\(?[A-Z_][A-Z0-9_]*\)?|\$[a-z_][a-z0-9_]*|\$\(.*\)?|%[sdr]|%\([\w.]*\)?[sdr]?
       |%[A-Za-z_][A-Za-z0-9_]*%|\{\{.*\}?\}?|\{%.*|\{[A-Za-z_][\w.]*\}|@[A-Za-z_][\w.]*@|__[A-Za-z_]\w*__
@@ -177,6 +193,9 @@ def rejects(value: str, quoted: bool, after: str, code: bool = True) -> bool:
         return True
     if not v.isascii():
         return True
+    words = _key_parts(v)
+    if len(words) >= 2 and set(words) <= _FILL_IN_WORDS and not _FILL_IN_MARKERS.isdisjoint(words):
+        return True
     if len(set(low)) == 1 or not any(c.isalnum() for c in v):
         return True
     if "{}" in v or _FORMAT.search(v) or v.count("%s") + v.count("%d") >= 2:  # format strings
@@ -227,6 +246,7 @@ class PasswordDetector(PatternDetector):
         r"|identified\s+by\s+'|password\s+'"
         r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
         r"|://[^\s/:@\"'<>]{0,64}:[^\s/@\"'<>]{1,128}@"
+        rf"|{_PW_PRE}[0-9]{{0,2}}[ \t]+[\x21-\x7e]{{4}}[\x21-\x7e]*[ \t]*(?:\r|\n|$)"
     )
     prefilter_caseless = True
     pattern = _FORMS[0][1]
@@ -260,6 +280,8 @@ class PasswordDetector(PatternDetector):
                     continue
                 after = text[ve:ve + 200].split("\n", 1)[0]
                 if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after, code):
+                    continue
+                if form == "pair" and value.isalpha():  # a heading: "Password Manager", "Passwords Policy"
                     continue
                 seen.add(vs)
                 yield Match(
