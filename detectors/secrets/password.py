@@ -281,7 +281,11 @@ class PasswordDetector(PatternDetector):
                 after = text[ve:ve + 200].split("\n", 1)[0]
                 if not _key_names_password(form, m.group("key")) or rejects(value, quoted, after, code):
                     continue
-                if form == "pair" and value.isalpha():  # a heading: "Password Manager", "Passwords Policy"
+                if form == "pair" and (
+                    m.group("key").lower() == "pass"  # the verb: "we\npass CERT_STORE."
+                    or value.rstrip(".,;:!?").isalpha()  # "Password Manager", "username/\npassword combination."
+                    or rejects(value.rstrip(".,;:!?"), quoted, after, code)
+                ):
                     continue
                 seen.add(vs)
                 yield Match(
