@@ -20,7 +20,7 @@ from server.app import create_app
 from server.config import default_config
 from server.dashboard.security import CSP, SESSION_COOKIE
 from server.dashboard.state import DASHBOARD
-from server.keys import CONFIG, STORE
+from server.keys import CONFIG, LOGIN_LIMITER, STORE
 from server.store.interface import LEVELS, OPEN_STATUSES, AlertFilter
 from tests.dashboard.conftest import Collector
 from tests.dashboard.seed import PASSWORD, make_alert, seed
@@ -221,19 +221,37 @@ async def test_tls_cookie_secure_login_rate_limit_and_review_size(strict_collect
         token = await token_of(s, url + "/review")
         r = await s.post(url + "/review", data=form, headers={"X-CSRF-Token": token})
         assert r.status == 413 and "larger than the review limit" in await r.text()
-        s.cookie_jar.clear()
-        # login rate limit (the collector's limiter, per name and per address; alice's sign-in above
-        # used one of the address's tokens): past the burst even the right password is refused
-        burst = int(strict_collector.app[CONFIG].login_rate.burst)
-        statuses = []
-        for attempt in range(burst + 1):
-            page = await (await s.get(url + "/login")).text()
-            r = await s.post(url + "/login", allow_redirects=False, data={
-                "username": "victor", "password": PASSWORD if attempt == burst else "guess-guess",
-                "csrf_token": TOKEN.search(page).group(1)})
-            statuses.append(r.status)
-        assert statuses[:burst - 1] == [401] * (burst - 1) and statuses[-1] == 429, statuses
-        assert "Too many failed sign-ins" in await r.text() and int(r.headers["Retry-After"]) > 0
+
+
+async def login_status(s: aiohttp.ClientSession, url: str, user: str, password: str) -> aiohttp.ClientResponse:
+    s.cookie_jar.clear()
+    page = await (await s.get(url + "/login")).text()
+    return await s.post(url + "/login", allow_redirects=False, data={
+        "username": user, "password": password, "csrf_token": TOKEN.search(page).group(1)})
+
+
+async def test_login_rate_limit_counts_only_failures(strict_collector: Collector) -> None:
+    url = strict_collector.url
+    burst = int(strict_collector.app[CONFIG].login_rate.burst)
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=False),
+                                     cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        # correct sign-ins cost nothing: well past the burst, every one still gets in
+        statuses = [(await login_status(s, url, "alice", PASSWORD)).status for _ in range(burst * 2)]
+        assert statuses == [303] * (burst * 2), statuses
+        # and the API (the same limiter and keys) still lets another person in from this address
+        r = await s.post(url + "/api/v1/auth/login", json={"username": "root", "password": PASSWORD})
+        assert r.status == 200, await r.text()
+        # failures count, per name and per address: past the burst even the right password is refused
+        statuses = [(await login_status(s, url, "victor", "guess-guess")).status for _ in range(burst)]
+        assert statuses == [401] * burst, statuses
+        r = await login_status(s, url, "victor", PASSWORD)
+        assert r.status == 429 and "Too many failed sign-ins" in await r.text() and int(r.headers["Retry-After"]) > 0
+        r = await s.post(url + "/api/v1/auth/login", json={"username": "victor", "password": PASSWORD})
+        assert r.status == 429 and int(r.headers["Retry-After"]) > 0
+        # a refused attempt is not a failure that extends the wait, and creates no counter for its name
+        assert strict_collector.app[LOGIN_LIMITER].blocked("user:nobody-typed-this") == 0
+        r = await login_status(s, url, "nobody-typed-this", "guess-guess")
+        assert r.status == 429 and "user:nobody-typed-this" not in strict_collector.app[LOGIN_LIMITER]._buckets
 
 
 async def test_incident_close_with_note_is_audited(collector: Collector, alice) -> None:

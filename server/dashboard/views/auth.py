@@ -36,9 +36,11 @@ async def login(request: web.Request) -> web.StreamResponse:
     username = str(form.get("username", ""))[:MAX_FIELD].strip()
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "/")))
-    # the API's limiter and keys: one budget per name and per address, whichever door is used
+    # the API's limiter and keys: one budget of failures per name and per address, whichever door
+    # is used; a refused attempt and a successful sign-in cost nothing (server/api/auth.py does the same)
     limiter = request.app[LOGIN_LIMITER]
-    wait = max(limiter.take(f"user:{username}"), limiter.take(f"addr:{request.remote}"))
+    keys = (f"user:{username}", f"addr:{request.remote}")
+    wait = max(limiter.blocked(k) for k in keys)
     if wait > 0:
         response = render(request, "login.html", {
             "next": target, "notice": None, "username": username,
@@ -48,6 +50,8 @@ async def login(request: web.Request) -> web.StreamResponse:
         return response
     user = await auth.authenticate(request.app[STORE], username, password) if username and password else None
     if user is None:
+        for k in keys:
+            limiter.take(k)
         return render(request, "login.html", {
             "next": target, "notice": None, "username": username,
             "error": t.gettext("Wrong user name or password."),
