@@ -783,6 +783,55 @@ class SqlStore:
         return await self._x.execute("UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = 0 "
                                      "WHERE id = ? AND status = 'dead'", now, item_id) > 0
 
+    async def outbox_fold(self, items: list[OutboxItem], now: float) -> list[int]:
+        """Insert repeat-summary rows, or update the payload of those still waiting (never tried, not
+        leased); returns the ids written. A key absent from the answer was already claimed or sent."""
+        ids: list[int] = []
+        async with self.transaction() as tx:
+            for it in items:
+                rows = await tx._x.write_fetch(
+                    "INSERT INTO outbox (key, destination, alert_id, payload, status, attempts, next_attempt_at, "
+                    "created_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "payload = excluded.payload WHERE outbox.status = 'pending' AND outbox.attempts = 0 "
+                    "AND outbox.lease_until <= ? RETURNING id",
+                    it.key, it.destination, it.alert_id, dumps(it.payload), float(it.next_attempt_at),
+                    float(it.created_at or now), float(now))
+                if rows:
+                    it.id = rows[0]["id"]
+                    ids.append(it.id)
+        return ids
+
+    async def outbox_page(self, *, status: str | None = None, destination: str | None = None,
+                          before_id: int | None = None, limit: int = 100) -> list[OutboxItem]:
+        """Rows newest first, filtered; keyset paging: pass the last id of a page as ``before_id``."""
+        where, args = [], []
+        for cond, value in (("status = ?", status), ("destination = ?", destination), ("id < ?", before_id)):
+            if value is not None:
+                where.append(cond)
+                args.append(value)
+        sql = f"SELECT {OUTBOX_COLS} FROM outbox"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [_outbox(r) for r in await self._x.fetch(sql + " ORDER BY id DESC LIMIT ?", *args, limit)]
+
+    async def outbox_retry_many(self, now: float, *, ids: list[int] | None = None,
+                                destination: str | None = None) -> list[int]:
+        """Dead rows back to pending: those of ``ids``, or every dead row of ``destination``
+        (both given: both must hold); returns the ids put back."""
+        where, args = ["status = 'dead'"], []
+        if destination is not None:
+            where.append("destination = ?")
+            args.append(destination)
+        if ids is not None:
+            if not ids:
+                return []
+            where.append(f"id IN ({_marks(len(ids))})")
+            args.extend(ids)
+        rows = await self._x.write_fetch(
+            "UPDATE outbox SET status = 'pending', next_attempt_at = ?, lease_until = 0 "
+            f"WHERE {' AND '.join(where)} RETURNING id", now, *args)
+        return sorted(int(r["id"]) for r in rows)
+
     async def outbox_depth(self) -> dict[str, int]:
         rows = await self._x.fetch("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
         return {r["status"]: int(r["n"]) for r in rows}
