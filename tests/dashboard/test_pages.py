@@ -152,16 +152,19 @@ async def test_keyset_pages_walk_every_open_alert_once_in_risk_order(collector: 
 
 async def test_csv_export_follows_the_filter_and_defuses_formulas(collector: Collector, alice) -> None:
     now = time.time()
-    for i, evil in enumerate(("=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd")):
+    evils = ("=HYPERLINK(\"http://x\")", "+SUM(A1)", "-2+3", "@cmd", " =1+1", "\n=2+2", "\t=3+3", "\u3000=4+4",
+             "\x0b@cmd", "\uff1dSUM(A1)")
+    for i, evil in enumerate(evils):
         await collector.store.insert_alert(make_alert(900 + i, level="medium", score=40, host="csv-host", user=evil,
                                                       path=f"/tmp/{i}.txt", detectors=["pii.email"], now=now,
                                                       title=evil))
     r = await alice.get(collector.url + "/alerts.csv?host=csv-host&status=any")
     assert r.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO((await r.read()).decode("utf-8-sig"))))
-    assert len(rows) == 4 and {row["host"] for row in rows} == {"csv-host"}
+    assert len(rows) == len(evils) and {row["host"] for row in rows} == {"csv-host"}
     for row in rows:
         assert row["title"][0] == "'" and row["user"][0] == "'", row
+    assert sorted(row["title"][1:] for row in rows) == sorted(evils)  # defused, not altered
 
 
 async def test_bulk_assign_and_bad_operation(collector: Collector, alice) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from typing import Any
 
@@ -114,12 +115,19 @@ async def export(request: web.Request) -> web.StreamResponse:
     return response
 
 
+#: what a spreadsheet may take for the start of a formula (also in full width)
+FORMULA_START = "=+-@\uff1d\uff0b\uff0d\uff20"
+#: spreadsheet programs skip these before looking for a formula (" =1+1", "\n=2+2")
+_LEADING_BLANKS = re.compile(r"^[\s\x00-\x1f\x7f]+")
+
+
 def csv_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    """A CSV cell a spreadsheet will not run as a formula (OWASP CSV injection): any cell that
+    starts with a formula character, or with blanks or control characters, gets a leading ``'``."""
     if value is None:
         return ""
     text = str(value)
-    if text and text[0] in "=+-@\t\r":
+    if _LEADING_BLANKS.match(text) or text[:1] in tuple(FORMULA_START):
         return "'" + text
     return text
 
