@@ -181,6 +181,23 @@ async def test_bulk_assign_and_bad_operation(collector: Collector, alice) -> Non
     r = await alice.post(collector.url + "/alerts/bulk", data={"csrf_token": token, "op": "assign", "assignee": "bob",
                                                               "ids": str(target)})
     assert r.status == 400 and "bob is not a user" in await r.text()
+    # the form comes back from a page that showed the last result: only the new one is in the URL
+    r = await alice.post(collector.url + "/alerts/bulk", allow_redirects=False, data=[
+        ("csrf_token", token), ("op", "assign"), ("assignee", "alice"), ("ids", str(target)),
+        ("next", "/alerts?host=ws-00&status=any&done=3")])
+    assert r.headers["Location"] == "/alerts?host=ws-00&status=any&done=1"
+    html = await (await alice.get(collector.url + r.headers["Location"])).text()
+    assert "1 alert changed" in html and 'name="next" value="/alerts?status=any&amp;host=ws-00"' in html
+    # a refused change keeps the analyst on the filtered queue, with the reason
+    r = await alice.post(collector.url + "/alerts/bulk", data=[
+        ("csrf_token", token), ("op", "assign"), ("assignee", "nosuchuser"), ("ids", str(target)),
+        ("next", "/alerts?host=ws-00&status=any")])
+    html = await r.text()
+    assert r.status == 400 and "nosuchuser is not a user." in html and "Back to the overview" not in html
+    assert 'name="host" value="ws-00"' in html and "Alert queue" in html
+    hosts = set(re.findall(r'<td>([^<]*)</td>\s*<td>user', html))
+    assert hosts == {"ws-00"}, hosts
+    assert (await collector.store.get_alert(target)).assignee == "alice"  # type: ignore[union-attr]
     r = await alice.post(collector.url + f"/alerts/{target}/status", data={"csrf_token": token, "status": "resolved"})
     assert r.status == 400 and "needs a note" in await r.text()
     r = await alice.post(collector.url + "/alerts/bulk", data={"csrf_token": token, "op": "delete", "ids": "1"})

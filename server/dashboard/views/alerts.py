@@ -7,13 +7,15 @@ import io
 import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from aiohttp import web
+from multidict import MultiDict, MultiMapping
 
 from server.dashboard import actions
 from server.dashboard.evidence import describe_location, event_facts
 from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, newest_id, parse_query, risk_page
-from server.dashboard.render import error_page, rejected, render, translator
+from server.dashboard.render import ERRORS, error_page, rejected, render, translator
 from server.dashboard.security import SECURITY_HEADERS
 from server.dashboard.session import PageError, redirect, require, safe_next
 from server.dashboard.state import DASHBOARD
@@ -36,15 +38,24 @@ async def _form(request: web.Request) -> dict[str, Any]:
 @routes.get("/alerts", name="dash.alerts")
 async def queue(request: web.Request) -> web.StreamResponse:
     me = await require(request)
-    qq = parse_query(request.query)
+    return await _queue_page(request, me.can_write, request.query, flash=request.query.get("done"))
+
+
+async def _queue_page(request: web.Request, can_write: bool, query: MultiMapping[str], *, flash: str | None = None,
+                      error: str | None = None, status: int = 200) -> web.Response:
+    """The queue for the filter in ``query``; also the answer to a refused bulk change, so the
+    analyst stays on the filtered queue with the reason shown."""
+    qq = parse_query(query)
     state = request.app[DASHBOARD]
     page = await risk_page(request.app[STORE], qq, state.tz, state.page_size)
     newest = await newest_id(request.app[STORE], qq, state.tz)
     return render(request, "alerts.html", {
         "qq": qq, "page": page, "newest": newest, "levels": list(reversed(LEVELS)), "statuses": ALERT_STATUSES,
-        "families": FAMILIES_KNOWN, "ranges": list(RANGES), "can_write": me.can_write,
-        "flash": request.query.get("done"),
-    })
+        "families": FAMILIES_KNOWN, "ranges": list(RANGES), "can_write": can_write,
+        "flash": flash if flash and flash.isdigit() else None, "error": error,
+        # where forms return to (bulk, language): this filter and page, without the last result
+        "request_url": "/alerts?" + qq.query_string(cursor=qq.cursor),
+    }, status=status)
 
 
 @routes.get("/alerts/live", name="dash.alerts_live")
@@ -63,7 +74,7 @@ async def live(request: web.Request) -> web.StreamResponse:
 async def bulk(request: web.Request) -> web.StreamResponse:
     me = await require(request, write=True)
     form = await _form(request)
-    back = safe_next(form.get("next"))
+    back = _without(safe_next(form.get("next")), "done")
     op = form.get("op")
     change: dict[str, str | None] = {}
     if op == "acknowledge":
@@ -73,17 +84,32 @@ async def bulk(request: web.Request) -> web.StreamResponse:
     elif op == "assign":
         change["assignee"] = form.get("assignee", "").strip() or me.username
     else:
-        return error_page(request, 400, "bad_request", f"op={op!r}")
+        return await _refused(request, back, translator(request).gettext(ERRORS["bad_request"]) + f" (op={op!r})")
     if not form["ids"]:
         return redirect(back)
     try:
         done = await actions.change_alerts(request.app[STORE], form["ids"], actor=me.username, now=time.time(),
                                            note=form.get("note") or None, **change)
     except actions.ActionRejected as e:
-        return rejected(request, e)
+        return await _refused(request, back, translator(request).gettext(e.message, **e.values))
     request.app[DASHBOARD].overview.clear()
     sep = "&" if "?" in back else "?"
     return redirect(f"{back}{sep}done={len(done)}")
+
+
+def _without(url: str, *names: str) -> str:
+    """``url`` without the named query parameters (a previous result must not ride along)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in names]
+    return parts.path + ("?" + urlencode(query) if query else "")
+
+
+async def _refused(request: web.Request, back: str, message: str) -> web.Response:
+    """A refused bulk change: the queue the form came from, filter kept, with the reason (400)."""
+    if urlsplit(back).path != "/alerts":
+        return error_page(request, 400, "bad_request", message)
+    query = MultiDict(parse_qsl(urlsplit(back).query, keep_blank_values=True))
+    return await _queue_page(request, True, query, error=message, status=400)
 
 
 @routes.get("/alerts.csv", name="dash.alerts_csv")
