@@ -121,12 +121,19 @@ class AlertView:
         return facts
 
     def dedup_key(self) -> str:
-        """Same host, same detectors, same content: a repeat of one another."""
-        basis = json.dumps(
-            [self.host, sorted(self.detectors), self.content_hash or self.path or ""],
-            ensure_ascii=True,
-        )
-        return hashlib.sha256(basis.encode()).hexdigest()[:32]
+        """Repeats of one another: the same thing happening again, not merely the same host.
+
+        Same host, event kind, detectors, content (keyed content hash, or path), channel,
+        destination (host, address, port, category) and removable device. Agent health alerts
+        (``agent.*``) carry their substance in their title and explanation (a gap's range, a
+        silence's length): they fold only when those are identical too.
+        """
+        basis: list[Any] = [self.host, self.kind or "", sorted(self.detectors),
+                            self.content_hash or self.path or "", self.channel or "",
+                            _identity(self.destination, DESTINATION_IDENTITY), _identity(self.device, DEVICE_IDENTITY)]
+        if (self.kind or "").startswith("agent."):
+            basis += [self.title or "", [str(e.get("detail", e.get("factor", ""))) for e in self.explanation]]
+        return hashlib.sha256(json.dumps(basis, ensure_ascii=True, default=str).encode()).hexdigest()[:32]
 
     def with_(self, **changes: Any) -> "AlertView":
         return replace(self, **changes)
@@ -170,6 +177,15 @@ class AlertView:
             updated_at=_opt_float(get("updated_at")),
             count=int(get("count") or 1),
         )
+
+
+# What tells one network destination / removable medium from another (sizes and mount points do not).
+DESTINATION_IDENTITY = ("host", "ip", "port", "category")
+DEVICE_IDENTITY = ("vendor_id", "product_id", "vendor", "model", "serial", "fs_uuid", "label", "key")
+
+
+def _identity(mapping: Mapping[str, Any], keys: tuple[str, ...]) -> list[Any]:
+    return [[k, str(mapping[k])] for k in keys if mapping.get(k) not in (None, "")]
 
 
 def _getter(obj: Any) -> Any:

@@ -26,7 +26,7 @@ from typing import Any
 from leakwarden.errors import DeliveryError, StoreError
 from server.forward.alert import AlertView
 from server.forward.config import DestinationConfig, ForwardConfig
-from server.forward.dedup import Dedup
+from server.forward.dedup import Dedup, Fold
 from server.forward.destination import Delivery, Resources, Sender
 from server.forward.redaction import Scrubber
 from server.forward.router import Route, Router
@@ -128,10 +128,29 @@ class Forwarder:
             return
         v = self.view(alert)
         now = self.clock()
-        if not self.dedup.observe(v, now):
-            self.stats.folded += 1
-            return
+        fold = self.dedup.observe(v, now)
+        if fold is not None:
+            if await self._fold(fold, now):
+                self.stats.folded += 1
+                return
+            # The window's summary was already claimed or sent, or the store failed: this repeat is
+            # delivered on its own (at least once, never lost) and opens a new window.
+            self.dedup.start(v, now)
         await self.enqueue(v, self.router.match(v, now), reason=f"level:{v.level}", now=now)
+
+    async def _fold(self, fold: Fold, now: float) -> bool:
+        """Store (or rewrite) the window's summary rows, due when it closes; True if every row was written."""
+        items = self.items(fold.summary, self.router.match(fold.summary, now), fold.reason, now)
+        for it in items:
+            it.next_attempt_at = fold.due
+        if not items:
+            return True
+        try:
+            written = await self.store.outbox_fold(items, now)
+        except StoreError as e:
+            log.error("forward: storing a repeat summary failed (%s); the repeat is forwarded on its own", e)
+            return False
+        return len(written) == len(items)
 
     def items(self, alert: AlertView, routes: Iterable[Route], reason: str, now: float) -> list[OutboxItem]:
         """The outbox rows for one alert: payloads built (pure) and checked for raw values."""
@@ -173,14 +192,13 @@ class Forwarder:
             return 0
 
     async def flush(self) -> int:
-        """Store rows held after a store failure; deliver the count of repeats whose window closed."""
+        """Store rows held after a store failure (returns how many were stored); forget ended
+        repeat windows (their summaries are already outbox rows, due when the window closed)."""
         n = 0
         if self._held:
             held, self._held = self._held, []
             n += await self._store_or_hold(held)
-        now = self.clock()
-        for v, reason in self.dedup.closed(now):
-            n += await self.enqueue(v, self.router.match(v, now), reason=reason, now=now)
+        self.dedup.expire(self.clock())
         return n
 
     # -- deliver ---------------------------------------------------------------------------
@@ -320,6 +338,16 @@ class Forwarder:
                 await asyncio.shield(recording)
 
     async def close(self) -> None:
+        """Shutting down: one last try to store rows held after a store failure (the store closes
+        after forwarding), then close the senders."""
+        if self._held:
+            try:
+                await self.flush()
+            except Exception:  # noqa: BLE001  # reported below with the count
+                log.exception("forward: storing held rows at shutdown failed")
+            if self._held:
+                log.error("forward: %d outbox row(s) could not be stored before shutdown and are lost",
+                          len(self._held))
         for s in self._senders.values():
             try:
                 await s.close()

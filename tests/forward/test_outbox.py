@@ -105,8 +105,11 @@ async def test_idempotent_enqueue_and_two_workers_deliver_each_once(store: SqlSt
 async def test_repeats_fold_into_one_delivery_with_a_count(store: SqlStore, receiver: HttpReceiver,
                                                            resources: Resources, clock: Clock) -> None:
     fw = Forwarder(forward_config(hook(receiver), dedup={"window": "5m"}), store, clock=clock)
+    first_id = None
     for _ in range(5):  # the same file saved again and again on the same host
-        await fw.on_alert(await store.insert_alert(make_alert()))
+        alert = await store.insert_alert(make_alert())
+        first_id = first_id or alert.id
+        await fw.on_alert(alert)
         clock.advance(10)
     await fw.on_alert(await store.insert_alert(make_alert(content_hash="ee" * 32)))  # other content: news
     await fw.on_alert(await store.insert_alert(make_alert(level="critical")))  # same content, worse: news
@@ -114,14 +117,77 @@ async def test_repeats_fold_into_one_delivery_with_a_count(store: SqlStore, rece
     first = [r.json() for r in receiver.requests]
     assert [(d["unmapped"]["leakwarden"]["count"], d["severity"]) for d in first] == [
         (1, "High"), (1, "High"), (1, "Critical")]
+    # The summary is already a stored row (count so far), due when the window closes.
+    [waiting] = await store.outbox_page(status="pending")
+    assert waiting.payload["unmapped"]["leakwarden"]["count"] == 5 and waiting.alert_id == first_id
     clock.advance(300)
-    assert await fw.flush() == 1
     await fw.deliver_once(resources)
     summary = receiver.requests[-1].json()
     assert len(receiver.requests) == 4
     assert summary["unmapped"]["leakwarden"]["count"] == 5 and summary["activity_name"] == "Update"
+    assert summary["finding_info"]["uid"] == str(first_id)  # an update of the finding already delivered
     assert "×5" in summary["message"]
-    assert await fw.flush() == 0  # the window is closed and forgotten
+    await fw.deliver_once(resources)
+    assert len(receiver.requests) == 4
+
+
+def _net(dest: str, **over: object) -> dict:
+    return dict(kind="net.forbidden_destination", channel="network", path=None, content_hash=None, device=None,
+                detectors=[], evidence=[], destination={"host": dest, "port": 443, "category": "ai"},
+                title=f"net.forbidden_destination · {dest}", **over)
+
+
+def _health(kind: str, detail: str) -> dict:
+    return dict(kind=kind, channel="agent", path=None, content_hash=None, device=None, detectors=[], evidence=[],
+                title=f"{kind} · fin-pc-01", explanation=[{"factor": "event", "detail": detail, "points": 35}])
+
+
+async def test_unrelated_alerts_on_one_host_are_never_folded(store: SqlStore, receiver: HttpReceiver,
+                                                            resources: Resources, clock: Clock) -> None:
+    fw = Forwarder(forward_config(hook(receiver), dedup={"window": "5m"}), store, clock=clock)
+    for over in (_net("chat.openai.com"), _net("pastebin.com"),
+                 _health("agent.gap", "3 event(s) missing (seq 10..12)"), _health("agent.offline", "no contact"),
+                 _health("agent.gap", "5 event(s) missing (seq 20..24)"),
+                 _health("agent.gap", "1 event(s) missing (seq 40..40)"),
+                 {"device": {"vendor": "Kingston", "model": "DataTraveler", "serial": "OTHER-STICK"}},
+                 {"channel": "network"}, {}):
+        await fw.on_alert(await store.insert_alert(make_alert(**over)))
+        clock.advance(5)
+    await fw.on_alert(await store.insert_alert(make_alert(**_net("pastebin.com"))))  # a true repeat
+    await fw.deliver_once(resources)
+    got = [r.json() for r in receiver.requests]
+    assert len(got) == 9 and all(d["unmapped"]["leakwarden"]["count"] == 1 for d in got)
+    assert [d.get("dst_endpoint", {}).get("hostname") for d in got[:2]] == ["chat.openai.com", "pastebin.com"]
+    clock.advance(300)
+    await fw.deliver_once(resources)
+    [summary] = [r.json() for r in receiver.requests[9:]]
+    assert summary["dst_endpoint"]["hostname"] == "pastebin.com" and summary["unmapped"]["leakwarden"]["count"] == 2
+
+
+async def test_repeats_held_in_a_window_survive_shutdown_and_crash(store: SqlStore, receiver: HttpReceiver,
+                                                                   resources: Resources, clock: Clock) -> None:
+    cfg = forward_config(hook(receiver), dedup={"window": "5m"})
+    fw = Forwarder(cfg, store, clock=clock)
+    for _ in range(3):
+        await fw.on_alert(await store.insert_alert(make_alert()))
+        clock.advance(1)
+    await fw.deliver_once(resources)
+    await fw.close()  # SIGTERM: the window's two repeats must not die with this process
+    del fw
+    restarted = Forwarder(cfg, store, clock=clock)
+    await restarted.on_alert(await store.insert_alert(make_alert()))  # new process: no window, delivered at once
+    await restarted.deliver_once(resources)
+    assert [r.json()["unmapped"]["leakwarden"]["count"] for r in receiver.requests] == [1, 1]
+    clock.advance(300)
+    await restarted.deliver_once(resources)
+    assert [r.json()["unmapped"]["leakwarden"]["count"] for r in receiver.requests] == [1, 1, 3]  # first + two repeats
+    # No close at all (a crash) in the restarted process: its new window's summary is stored too.
+    await restarted.on_alert(await store.insert_alert(make_alert()))
+    await restarted.on_alert(await store.insert_alert(make_alert()))
+    crashed_later = Forwarder(cfg, store, clock=clock)
+    clock.advance(300)
+    await crashed_later.deliver_once(resources)
+    assert [r.json()["unmapped"]["leakwarden"]["count"] for r in receiver.requests] == [1, 1, 3, 1, 2]
 
 
 async def test_rate_limit_spaces_deliveries_and_defers_beyond_the_lease(store: SqlStore, receiver: HttpReceiver,
