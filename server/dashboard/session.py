@@ -8,7 +8,7 @@ with a notice. Every handler states what it needs with :func:`require`.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from aiohttp import web
 
@@ -40,8 +40,41 @@ def redirect(location: str) -> web.Response:
     return web.Response(status=303, headers={"Location": location})
 
 
+#: routes that answer htmx with a piece of a page: never somewhere to send a person back to
+FRAGMENT_ROUTES = frozenset({"dash.alerts_live"})
+
+
+def _is_page(app: web.Application, path: str) -> bool:
+    """Whether a GET of ``path`` shows a whole dashboard page (not a fragment, a POST-only action
+    or an asset)."""
+    for resource in app.router.resources():
+        info = resource.get_info()
+        pattern = info.get("pattern")
+        if info.get("path") == path or (pattern is not None and pattern.fullmatch(path)):
+            if (resource.name or "").startswith("dash.") and resource.name not in FRAGMENT_ROUTES and any(
+                    route.method in ("GET", "*") for route in resource):
+                return True
+    return False
+
+
+def return_to(request: web.Request) -> str:
+    """The page to come back to after signing in: for htmx, the page in the address bar
+    (``HX-Current-URL``, same origin only), not the fragment it polled; else this URL if it is a
+    page one can GET; otherwise the overview."""
+    if request.headers.get("HX-Request") == "true":
+        current = urlsplit(request.headers.get("HX-Current-URL", ""))
+        if current.scheme not in ("http", "https") or current.netloc != request.host:
+            return "/"
+        target = safe_next(urlunsplit(("", "", current.path, current.query, "")))
+    elif request.method not in ("GET", "HEAD"):
+        return "/"
+    else:
+        target = safe_next(str(request.rel_url))
+    return target if _is_page(request.app, urlsplit(target).path) else "/"
+
+
 def _to_login(request: web.Request, expired: bool) -> web.StreamResponse:
-    target = "/login?next=" + quote(safe_next(str(request.rel_url)), safe="")
+    target = "/login?next=" + quote(return_to(request), safe="")
     if expired:
         target += "&expired=1"
     if request.headers.get("HX-Request") == "true":

@@ -15,7 +15,7 @@ import pytest
 from server import auth
 from server.dashboard.security import SESSION_COOKIE
 from tests.dashboard.conftest import SCREENSHOTS, VIEWPORT, Collector, login
-from tests.dashboard.seed import XSS_HOST, XSS_NAME, make_alert
+from tests.dashboard.seed import PASSWORD, XSS_HOST, XSS_NAME, make_alert
 
 pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]
 
@@ -240,4 +240,25 @@ async def test_session_expiry_sends_to_login(browser, collector: Collector) -> N
     await page.goto(collector.url + "/alerts?level=high")
     assert "/login" in page.url and "expired=1" in page.url
     assert "session has expired" in await page.locator("main").inner_text()
+    await context.close()
+
+
+async def test_session_expiry_during_the_live_poll_returns_to_the_queue_page(browser, collector: Collector) -> None:
+    user = await collector.store.get_user_by_name("alice")
+    assert user is not None
+    token = await auth.create_session(collector.store, user, ttl=2.0)
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": collector.url}])
+    page = await context.new_page()
+    await page.goto(collector.url + "/alerts?level=high&status=any")
+    assert await page.locator("h1").inner_text() == "Alert queue"
+    # the 5-s poll finds the session gone: htmx navigates to the login page, which must point back
+    # at the queue in the address bar, not at the polled fragment
+    await page.wait_for_url(re.compile(r"/login\?"), timeout=15_000)
+    assert "alerts%2Flive" not in page.url and "expired=1" in page.url
+    await page.fill("#username", "alice")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(collector.url + "/alerts?level=high&status=any")
+    assert await page.locator("h1").inner_text() == "Alert queue"
     await context.close()

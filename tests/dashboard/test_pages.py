@@ -18,7 +18,7 @@ from aiohttp import web
 
 from server.app import create_app
 from server.config import default_config
-from server.dashboard.security import CSP, SESSION_COOKIE
+from server.dashboard.security import CSP, SESSION_COOKIE, csrf_token_for
 from server.dashboard.state import DASHBOARD
 from server.keys import CONFIG, LOGIN_LIMITER, STORE
 from server.store.interface import LEVELS, OPEN_STATUSES, AlertFilter
@@ -85,6 +85,36 @@ async def test_anonymous_is_sent_to_login_and_htmx_gets_a_redirect_header(collec
         r = await s.get(collector.url + "/alerts/live?since=0", headers={"HX-Request": "true"},
                         allow_redirects=False)
         assert r.status == 401 and r.headers["HX-Redirect"].startswith("/login")
+
+
+async def test_expired_session_returns_to_the_page_not_to_a_fragment_or_an_action(collector: Collector) -> None:
+    from urllib.parse import parse_qs, urlsplit
+    host = collector.url.split("//", 1)[1]
+
+    def next_of(location: str) -> str:
+        return parse_qs(urlsplit(location).query)["next"][0]
+
+    async with aiohttp.ClientSession(cookies={SESSION_COOKIE: "stale-session"}) as s:
+        poll = collector.url + "/alerts/live?level=high&since=5"
+        # htmx's live poll: back to the queue page in the address bar, with its filter
+        r = await s.get(poll, allow_redirects=False, headers={
+            "HX-Request": "true", "HX-Current-URL": f"http://{host}/alerts?level=high&q=x%26y"})
+        assert r.status == 401 and "expired=1" in r.headers["HX-Redirect"]
+        assert next_of(r.headers["HX-Redirect"]) == "/alerts?level=high&q=x%26y"
+        # another origin, a POST-only page left in the address bar, or no header: the overview
+        for current in ("http://evil.example/alerts", f"http://{host}/alerts/bulk", f"http://{host}/alerts/live",
+                        "//evil.example/x", None):
+            headers = {"HX-Request": "true", **({"HX-Current-URL": current} if current else {})}
+            r = await s.get(poll, allow_redirects=False, headers=headers)
+            assert next_of(r.headers["HX-Redirect"]) == "/", current
+        # without htmx: a fragment or a POST-only action is no place to return to; a page is
+        r = await s.get(poll, allow_redirects=False)
+        assert r.status == 303 and next_of(r.headers["Location"]) == "/"
+        r = await s.post(collector.url + "/alerts/bulk", allow_redirects=False,
+                         data={"csrf_token": csrf_token_for("stale-session"), "op": "acknowledge", "ids": "1"})
+        assert r.status == 303 and next_of(r.headers["Location"]) == "/"
+        r = await s.get(collector.url + "/alerts?level=low", allow_redirects=False)
+        assert next_of(r.headers["Location"]) == "/alerts?level=low"
 
 
 async def test_login_does_not_redirect_off_site_and_sets_strict_cookie(collector: Collector) -> None:
