@@ -1,8 +1,11 @@
-"""TheHive 5 alert API (``POST /api/v1/alert``) with observables.
+"""TheHive 5 alert API with observables: one TheHive alert per LeakWarden alert.
 
-``sourceRef`` is the delivery's idempotency key: TheHive refuses a second
-alert with the same (type, source, sourceRef), so a retry after a lost answer
-can never open a duplicate; that refusal counts as delivered.
+``sourceRef`` is stable per LeakWarden alert (``lw-<alert id>``), not per delivery:
+TheHive refuses a second alert with the same (type, source, sourceRef). The
+first delivery creates it (``POST /api/v1/alert``); a later one (level rose,
+SLA escalation, repeat count) or a retry after a lost answer meets that
+refusal, finds the alert by sourceRef (``POST /api/v1/query``) and updates its
+title, description, severity and tags (``PATCH /api/v1/alert/{id}``).
 """
 
 from __future__ import annotations
@@ -10,16 +13,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
+from leakwarden.errors import DeliveryError
 from server.forward import escaping
 from server.forward.alert import AlertView
 from server.forward.destination import COMMON_KEYS, Delivery
 from server.forward.options import Section
 from server.forward.templates import Message
-from server.forward.transport import JsonPostSender
+from server.forward.transport import JsonPostSender, post
 
 SEVERITY = {"low": 1, "medium": 2, "high": 3, "critical": 4}
 ALERT_TYPE = "leakwarden"
 ALREADY_EXISTS = ("already exist", "AlreadyExists", "CreateError")
+UPDATED_FIELDS = ("title", "description", "severity", "tags")  # what a later delivery changes
+
+
+def source_ref(alert_id: str) -> str:
+    """The one TheHive sourceRef of a LeakWarden alert, whatever the delivery."""
+    return f"lw-{alert_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +89,7 @@ def build(settings: Settings, alert: AlertView, message: Message, key: str) -> d
     payload: dict[str, Any] = {
         "type": ALERT_TYPE,
         "source": settings.source,
-        "sourceRef": key,
+        "sourceRef": source_ref(alert.id),
         "title": escaping.truncate(message.title, 512),
         # TheHive renders descriptions as Markdown: names from endpoints must not become links or HTML.
         "description": escaping.markdown(message.body),
@@ -105,3 +117,34 @@ class Sender(JsonPostSender):
         if self.settings.organisation:
             headers["X-Organisation"] = self.settings.organisation
         return headers
+
+    async def _call(self, method: str, url: str, body: dict[str, Any], delivery: Delivery,
+                    accept: tuple[str, ...] = ()) -> tuple[int, str]:
+        data = msgspec.json.encode(body)
+        return await post(self.http, url, data, self.headers(data, delivery), timeout=self.settings.timeout,
+                          ssl_ctx=self.ssl, accept=accept, method=method, max_text=1 << 20)
+
+    async def send(self, payload: dict[str, Any], delivery: Delivery) -> None:
+        status, _ = await self._call("POST", self.url(), payload, delivery, accept=ALREADY_EXISTS)
+        if 200 <= status < 300:
+            return  # created
+        # It exists (an earlier delivery of this alert, or this one whose answer was lost): update it.
+        hive_id = await self._find(payload, delivery)
+        update = {k: payload[k] for k in UPDATED_FIELDS if k in payload}
+        await self._call("PATCH", f"{self.settings.url}/api/v1/alert/{hive_id}", update, delivery)
+
+    async def _find(self, payload: dict[str, Any], delivery: Delivery) -> str:
+        query = {"query": [
+            {"_name": "listAlert"},
+            {"_name": "filter", "_and": [{"_eq": {"_field": f, "_value": payload[f]}}
+                                         for f in ("type", "source", "sourceRef")]},
+            {"_name": "page", "from": 0, "to": 1},
+        ]}
+        _, text = await self._call("POST", f"{self.settings.url}/api/v1/query", query, delivery)
+        try:
+            found = msgspec.json.decode(text)
+            return str(found[0]["_id"])
+        except (msgspec.DecodeError, LookupError, TypeError) as e:
+            # Refused as a duplicate yet not found: TheHive is still indexing, or another organisation's.
+            raise DeliveryError(f"TheHive refused a duplicate sourceRef {payload.get('sourceRef')} but the query "
+                                f"did not find it: {text[:200]}", retryable=True) from e

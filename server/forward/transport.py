@@ -58,18 +58,21 @@ async def post(
     timeout: float,
     ssl_ctx: ssl.SSLContext | None,
     accept: tuple[str, ...] = (),
+    method: str = "POST",
+    max_text: int = 2000,
 ) -> tuple[int, str]:
-    """POST ``body``; return (status, text) on 2xx, raise :class:`DeliveryError` otherwise.
+    """Send ``body`` (POST unless ``method`` says otherwise); return (status, text) on 2xx, raise
+    :class:`DeliveryError` otherwise. ``text`` is the answer's first ``max_text`` bytes.
 
     ``accept`` lists substrings of an error answer that mean "already done"
-    (e.g. TheHive refusing a duplicate sourceRef): delivered, not failed.
+    (e.g. TheHive refusing a duplicate sourceRef): returned, not failed.
     """
     try:
-        async with session.post(
-            url, data=body, headers=dict(headers), ssl=ssl_ctx if ssl_ctx is not None else True,
+        async with session.request(
+            method, url, data=body, headers=dict(headers), ssl=ssl_ctx if ssl_ctx is not None else True,
             timeout=aiohttp.ClientTimeout(total=timeout), allow_redirects=False,
         ) as r:
-            text = (await r.read())[:2000].decode("utf-8", "replace")
+            text = (await r.content.read(max_text)).decode("utf-8", "replace")
             status = r.status
             after = r.headers.get("Retry-After")
     except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:

@@ -82,6 +82,8 @@ class HttpReceiver:
         self.status = 200
         self.retry_after: str | None = None
         self.hive_refs: set[tuple[str, str, str]] = set()
+        self.hive_alerts: dict[str, dict[str, Any]] = {}  # TheHive's alerts by _id, as updated
+        self.hive_patches: list[tuple[str, dict[str, Any]]] = []
         self._runner: web.AppRunner | None = None
         self.arrived = asyncio.Event()
 
@@ -110,12 +112,44 @@ class HttpReceiver:
             return web.json_response({"type": "CreateError", "message": f"Alert {ref} already exists"}, status=400)
         self.hive_refs.add(ref)
         self.requests.append(Request(request.path, dict(request.headers), body))
+        hive_id = f"~{len(self.hive_refs)}"
+        self.hive_alerts[hive_id] = {"_id": hive_id, **alert}
         self.arrived.set()
-        return web.json_response({"_id": f"~{len(self.hive_refs)}", **alert}, status=201)
+        return web.json_response(self.hive_alerts[hive_id], status=201)
+
+    async def _hive_query(self, request: web.Request) -> web.Response:
+        """TheHive 5 ``POST /api/v1/query``: listAlert, a filter of ``_and``-ed ``_eq``s, a page."""
+        self.hits += 1
+        steps = (await request.json())["query"]
+        if steps[0] != {"_name": "listAlert"}:
+            return web.json_response({"type": "BadRequest", "message": "unsupported query"}, status=400)
+        found = list(self.hive_alerts.values())
+        for step in steps[1:]:
+            if step["_name"] == "filter":
+                for cond in step["_and"]:
+                    eq = cond["_eq"]
+                    found = [a for a in found if a.get(eq["_field"]) == eq["_value"]]
+            elif step["_name"] == "page":
+                found = found[step["from"]:step["to"]]
+        return web.json_response(found)
+
+    async def _hive_patch(self, request: web.Request) -> web.Response:
+        """TheHive 5 ``PATCH /api/v1/alert/{id}``: 204, or 404 for an unknown id."""
+        self.hits += 1
+        alert = self.hive_alerts.get(request.match_info["id"])
+        if alert is None:
+            return web.json_response({"type": "NotFoundError", "message": "alert not found"}, status=404)
+        update = await request.json()
+        alert.update(update)
+        self.hive_patches.append((request.match_info["id"], update))
+        self.arrived.set()
+        return web.Response(status=204)
 
     async def start(self) -> "HttpReceiver":
         app = web.Application()
         app.router.add_post("/thehive/api/v1/alert", self._hive)
+        app.router.add_post("/thehive/api/v1/query", self._hive_query)
+        app.router.add_patch("/thehive/api/v1/alert/{id}", self._hive_patch)
         app.router.add_post("/{tail:.*}", self._any)
         self._runner = web.AppRunner(app)
         await self._runner.setup()

@@ -10,8 +10,9 @@ from pathlib import Path
 from server.forward import webhook
 from server.forward.destination import Delivery, Resources
 from server.forward.outbox import Forwarder
+from server.forward.sla import SlaWatcher
 from server.store.sql import SqlStore
-from tests.forward.conftest import forward_config, make_alert
+from tests.forward.conftest import Clock, forward_config, make_alert
 from tests.forward.receivers import HttpReceiver, SmtpReceiver, SyslogReceiver, server_tls
 
 
@@ -58,7 +59,7 @@ async def test_slack_teams_thehive(sqlite_store: SqlStore, receiver: HttpReceive
     [hive] = receiver.at("/thehive/api/v1/alert")
     assert hive.json() == by_dest["hive"].payload
     assert hive.headers["Authorization"] == "Bearer hive-key" and hive.headers["X-Organisation"] == "SOC"
-    assert hive.json()["sourceRef"] == by_dest["hive"].key
+    assert hive.json()["sourceRef"] == f"lw-{by_dest['hive'].alert_id}"  # one per LeakWarden alert
 
 
 async def test_thehive_retry_after_lost_answer_creates_no_duplicate(sqlite_store: SqlStore, receiver: HttpReceiver,
@@ -70,8 +71,36 @@ async def test_thehive_retry_after_lost_answer_creates_no_duplicate(sqlite_store
     sender = dest.type.sender(dest.settings, resources)
     # The first POST created the alert but (say) the answer was lost: the outbox sends it again.
     await sender.send(item.payload, Delivery(item.key, "7", 1))
-    await sender.send(item.payload, Delivery(item.key, "7", 2))  # TheHive: "already exists" = delivered
-    assert len(receiver.at("/thehive/api/v1/alert")) == 1
+    await sender.send(item.payload, Delivery(item.key, "7", 2))  # "already exists": found and updated, same content
+    assert len(receiver.at("/thehive/api/v1/alert")) == 1 and len(receiver.hive_alerts) == 1
+
+
+async def test_thehive_later_deliveries_update_the_one_alert(sqlite_store: SqlStore, receiver: HttpReceiver,
+                                                             resources: Resources, clock: Clock) -> None:
+    """Level rise, SLA escalation and a repeat summary of one LeakWarden alert: one TheHive alert, updated."""
+    cfg = forward_config({"hive": {"type": "thehive", "url": receiver.url("/thehive"), "api_key": "k"}},
+                         dedup={"window": "5m"})
+    fw = Forwarder(cfg, sqlite_store, clock=clock)
+    alert = await sqlite_store.insert_alert(make_alert(level="medium", score=40))
+    await fw.on_alert(alert)
+    await fw.deliver_once(resources)
+    alert.level, alert.score = "high", 70  # the incident grew: the listener hears of it again
+    await sqlite_store.update_alert(alert)
+    await fw.on_alert(alert)
+    await fw.deliver_once(resources)
+    await fw.on_alert(await sqlite_store.insert_alert(make_alert(level="medium", score=40,  # a repeat
+                                                                 sla_deadline=clock.now + 86400)))
+    clock.advance(3600 + 1)
+    await SlaWatcher(sqlite_store, fw, cfg.sla, clock).check_once()
+    await fw.deliver_once(resources)
+    assert [i.status for i in await sqlite_store.outbox_page()] == ["delivered"] * 4
+    [(hive_id, hive)] = receiver.hive_alerts.items()
+    assert hive["sourceRef"] == f"lw-{alert.id}" and len(receiver.at("/thehive/api/v1/alert")) == 1
+    assert [p[0] for p in receiver.hive_patches] == [hive_id] * 3
+    severities = sorted(p[1]["severity"] for p in receiver.hive_patches)
+    assert severities == [2, 3, 4]  # repeat summary (medium), level rose (high), escalated (critical)
+    assert [p[1]["severity"] for p in receiver.hive_patches if "escalated" in p[1]["tags"]] == [4]
+    assert any("×2" in p[1]["title"] for p in receiver.hive_patches)
 
 
 async def test_email_starttls_auth_text_and_html(sqlite_store: SqlStore, smtp: SmtpReceiver, resources: Resources,

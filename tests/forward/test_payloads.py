@@ -142,7 +142,7 @@ def test_thehive_payload_has_stable_source_ref_and_observables() -> None:
     v = view(destination={"host": "files.example.net", "ip": "198.51.100.7"})
     payload = thehive.build(settings(thehive, type="thehive", url="http://x/", api_key="k", tags=["dlp"]),
                             v, DEFAULT.render(v), "idem-1")
-    assert payload["sourceRef"] == "idem-1"
+    assert payload["sourceRef"] == "lw-7"  # the LeakWarden alert, not the delivery: later ones update it
     assert {k: payload[k] for k in ("type", "source", "title", "severity", "date", "tags", "tlp", "pap",
                                     "externalLink")} == {
         "type": "leakwarden", "source": "LeakWarden", "title": TITLE, "severity": 3, "date": 1_799_999_998_000,
