@@ -189,6 +189,8 @@ class UserOut(msgspec.Struct):
     role: str
     created_at: float
     disabled: bool
+    #: dashboard language the person chose with the switcher ("en", "zh_CN"); null: not chosen
+    lang: str | None
 
 
 class UserList(msgspec.Struct):

@@ -17,12 +17,19 @@ from server.dashboard.security import security_middleware
 from server.dashboard.session import page_errors
 from server.dashboard.settings import parse as parse_settings
 from server.dashboard.state import DASHBOARD, DashboardState
-from server.dashboard.views import alerts, auth, pages, review
+from server.dashboard.views import alerts, auth, language, pages, review
 from server.keys import CONFIG
 
 STATIC_DIR = Path(__file__).parent / "static"
-#: explicit registry of the dashboard's route tables
-ROUTE_TABLES = (auth.routes, pages.routes, alerts.routes, review.routes)
+
+
+def _without(table: web.RouteTableDef, name: str) -> list[web.AbstractRouteDef]:
+    return [r for r in table if getattr(r, "kwargs", {}).get("name") != name]
+
+
+#: explicit registry of the dashboard's route tables; the switcher is views/language.py's
+#: (views/auth.py still holds an older cookie-only handler of the same name, left out here)
+ROUTE_TABLES = (_without(auth.routes, "dash.language"), language.routes, pages.routes, alerts.routes, review.routes)
 
 
 def setup(app: web.Application) -> None:
@@ -31,6 +38,7 @@ def setup(app: web.Application) -> None:
     app[DASHBOARD] = DashboardState(env=build_environment(), tz=settings.tz, page_size=settings.page_size)
     app.middlewares.append(security_middleware)
     app.middlewares.append(page_errors)
+    app.middlewares.append(language.user_language)
     for table in ROUTE_TABLES:
         app.router.add_routes(table)
     app.router.add_static("/static/", STATIC_DIR, name="dash.static", append_version=False)

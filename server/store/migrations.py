@@ -233,6 +233,10 @@ CREATE INDEX alerts_sla_unescalated ON alerts(status, sla_deadline) WHERE escala
 DROP INDEX alerts_time;
 CREATE INDEX alerts_time ON alerts(time, level)
 """),
+    # NULL: the person never chose; the dashboard then follows the lw_lang cookie / Accept-Language
+    (5, "user language preference", """
+ALTER TABLE users ADD COLUMN lang TEXT
+"""),
 ]
 
 

@@ -65,7 +65,7 @@ EVENT_COLS = 'id, agent_id, seq, time, received_at, kind, channel, host, "user",
 
 def _user(r: Row) -> User:
     return User(id=r["id"], username=r["username"], role=r["role"], password_hash=r["password_hash"],
-                created_at=r["created_at"], disabled=bool(r["disabled"]))
+                created_at=r["created_at"], disabled=bool(r["disabled"]), lang=r["lang"])
 
 
 def _agent(r: Row) -> Agent:
@@ -212,6 +212,9 @@ class SqlStore:
                 args.append(value)
         if sets:
             await self._x.execute(f"UPDATE users SET {', '.join(sets)} WHERE id = ?", *args, user_id)
+
+    async def set_user_lang(self, user_id: int, lang: str | None) -> bool:
+        return await self._x.execute("UPDATE users SET lang = ? WHERE id = ?", lang, user_id) > 0
 
     async def create_session(self, session: Session) -> None:
         await self._x.execute("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
