@@ -6,7 +6,8 @@ The collector stamps ``sla_deadline`` on each alert from its ``sla:`` section
 unhandled) and, for each not yet escalated, in one transaction: raises its
 escalation level (the store's conditional update lets exactly one collector
 process win), writes the audit entry saying why, and enqueues the escalation
-deliveries: the alert one level higher, to the next route.
+deliveries: the alert one level higher (a critical one stays critical and is
+re-notified), marked escalated, to the next route.
 """
 
 from __future__ import annotations
@@ -74,8 +75,11 @@ class SlaWatcher:
             view = self.forwarder.view(alert)
             raised, routes = self.forwarder.router.escalation(view, now)
             names = ", ".join(r.name for r in routes) or "none configured"
-            note = (f"not acknowledged by its SLA deadline {_iso(alert.sla_deadline or now)}; escalated from "
-                    f"{view.level} to {raised.level}, routes: {names}")
+            # A critical alert cannot go higher: it is sent again, marked escalated, to the next route
+            # (its escalate_to, the next audience), and the trail says so instead of "critical to critical".
+            step = (f"escalated from {view.level} to {raised.level}" if raised.level != view.level
+                    else f"re-notified (already {view.level})")
+            note = f"not acknowledged by its SLA deadline {_iso(alert.sla_deadline or now)}; {step}, routes: {names}"
             async with self.store.transaction() as tx:
                 if not await tx.escalate(alert.id, ESCALATION_LEVEL, note, now):
                     continue  # another collector process escalated it first

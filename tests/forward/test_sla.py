@@ -56,6 +56,25 @@ async def test_overdue_alert_escalates_once_with_audit(store: SqlStore, receiver
     assert (overdue.id, overdue.escalation_level, round(overdue.overdue_by)) == (alert.id, 1, 1)
 
 
+async def test_overdue_critical_alert_is_re_notified_to_the_next_route(store: SqlStore, receiver: HttpReceiver,
+                                                                       resources: Resources, clock: Clock) -> None:
+    cfg = chain(receiver)
+    fw = Forwarder(cfg, store, clock=clock)
+    alert = await store.insert_alert(make_alert(now=clock.now, level="critical", score=95,
+                                                sla_deadline=clock.now + 900))
+    await fw.on_alert(alert)
+    clock.advance(901)
+    assert await SlaWatcher(store, fw, cfg.sla, clock).check_once() == [alert.id]
+    await fw.deliver_once(resources)
+    assert [r.path for r in receiver.requests] == ["/soc", "/duty"]
+    doc = receiver.requests[1].json()
+    assert doc["message"] == "OVERDUE CRITICAL: fin-pc-01" and doc["unmapped"]["leakwarden"]["escalated"] is True
+    [entry] = [a for a in await store.list_audit(target_type="alert", target_id=str(alert.id))
+               if a.action == "alert.escalate"]
+    assert entry.detail["note"].endswith("; re-notified (already critical), routes: duty")
+    assert "critical to critical" not in entry.detail["note"]
+
+
 async def test_acknowledged_alert_does_not_escalate(store: SqlStore, receiver: HttpReceiver, clock: Clock) -> None:
     cfg = chain(receiver)
     fw = Forwarder(cfg, store, clock=clock)
