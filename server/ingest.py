@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 
+from detectors.redact import Redactor
 from leakwarden.wire import Batch, Event
 from server.config import ServerConfig
 from server.grading import Grade, finish, grade_event, grade_fixed, is_alertable
@@ -26,6 +27,8 @@ log = logging.getLogger("leakwarden.server.ingest")
 
 GAP_NAMESPACE = uuid.UUID("5b1c7f7e-3b55-4d0a-9e0e-7d3f0c1a2b40")
 MAX_EVIDENCE = 200  # findings kept per alert; the count says how many there were
+#: event fields that identify rather than describe: never rewritten by the name redaction
+IDENTIFIERS = ("id", "content_hash", "hash", "masked", "detector", "kind", "channel", "severity", "policy")
 
 
 @dataclass(slots=True)
@@ -89,6 +92,22 @@ class Ingestor:
     def __init__(self, store: Store, config: ServerConfig) -> None:
         self.store = store
         self.cfg = config
+        self.redactor = Redactor()
+
+    def _redacted(self, events: list[Event]) -> list[Event]:
+        """Names (paths, host, user, device, destination, attributes) with any ID number or key masked.
+
+        The agent masks them before spooling; doing it again here keeps an old or hostile agent from
+        planting a raw value in the store. One scan covers the whole batch in the usual clean case."""
+        if not self.redactor.has_values(msgspec.json.encode(events).decode()):
+            return events
+        out = []
+        for e in events:
+            raw = msgspec.to_builtins(e)
+            clean = self.redactor.mask_strings(raw, keep=IDENTIFIERS)
+            out.append(e if clean is raw else msgspec.convert(clean, Event))
+        log.warning("ingest: masked sensitive values in event names (agent sent them in clear)")
+        return out
 
     async def ingest(self, agent: Agent, batch: Batch, now: float | None = None) -> IngestResult:
         now = time.time() if now is None else now
@@ -99,10 +118,12 @@ class Ingestor:
             if e.id not in seen:
                 seen.add(e.id)
                 events.append(e)
+        events = self._redacted(events)
         async with self.store.transaction() as tx:
             a = await tx.lock_agent(agent.id)
             if a is None:
                 raise LookupError(agent.id)
+            events = await self._own_host(tx, a, events, now, result)
             new_ids = await tx.insert_events([_record(agent.id, e, now) for e in events])
             result.accepted = len(new_ids)
             result.duplicates = len(batch.events) - len(new_ids)
@@ -128,8 +149,52 @@ class Ingestor:
             await tx.update_agent(a)
         return result
 
+    async def _own_host(self, tx: Store, a: Agent, events: list[Event], now: float,
+                        result: IngestResult) -> list[Event]:
+        """An agent speaks only for the host it enrolled as: events naming another host are stored
+        under the enrolled name (the claim kept in ``attributes.claimed_host``) and raise
+        ``agent.tamper`` once per claimed name, so nobody can file alerts against someone else's machine."""
+        out = []
+        for e in events:
+            if e.host == a.hostname:
+                out.append(e)
+                continue
+            claimed = e.host
+            out.append(msgspec.structs.replace(e, host=a.hostname,
+                                               attributes={**e.attributes, "claimed_host": claimed}))
+            marker = str(uuid.uuid5(GAP_NAMESPACE, f"{a.id}:host:{claimed}"))
+            if await tx.insert_events([EventRecord(id=marker, agent_id=a.id, seq=e.seq, time=now, received_at=now,
+                                                   kind="agent.tamper", channel="agent", host=a.hostname, user=None,
+                                                   path=None, content_hash=None, device_key=None,
+                                                   data={"kind": "agent.tamper", "claimed_host": claimed})]):
+                g = grade_fixed("agent.tamper", f"events claim host {claimed!r}, the agent enrolled as "
+                                                f"{a.hostname!r}", self.cfg.grading)
+                await raise_alert(tx, new_alert(now=now, kind="agent.tamper",
+                                                title=f"agent.tamper · claims another host · {a.hostname}",
+                                                grade=g, sla=self.cfg.sla, agent_id=a.id, event_id=marker,
+                                                host=a.hostname), result)
+        return out
+
     async def _gaps(self, tx: Store, a: Agent, fresh: list[Event], now: float, result: IngestResult) -> None:
         for e in fresh:
+            if a.last_seq >= 0 and e.seq <= a.last_seq:
+                # a new event with an old number: the agent's state (spool, counter) was wiped or restored,
+                # so whatever it had not delivered before is gone and later gaps would be measured wrongly
+                reset_id = str(uuid.uuid5(GAP_NAMESPACE, f"{a.id}:reset:{a.last_seq}:{e.id}"))
+                if await tx.insert_events([EventRecord(id=reset_id, agent_id=a.id, seq=e.seq, time=now,
+                                                       received_at=now, kind="agent.gap", channel="agent",
+                                                       host=e.host, user=None, path=None, content_hash=None,
+                                                       device_key=None, data={"kind": "agent.gap", "reset": True,
+                                                                              "from_seq": a.last_seq,
+                                                                              "to_seq": e.seq})]):
+                    g = grade_fixed("agent.gap", f"sequence went back from {a.last_seq} to {e.seq}: the agent's "
+                                                 "state was reset or restored; undelivered events may be lost",
+                                    self.cfg.grading)
+                    await raise_alert(tx, new_alert(
+                        now=now, kind="agent.gap", title=f"agent.gap · sequence reset · {e.host}", grade=g,
+                        sla=self.cfg.sla, agent_id=a.id, event_id=reset_id, host=e.host), result)
+                a.last_seq = e.seq
+                continue
             # the first event ever seen from an agent sets the baseline; later jumps are gaps
             if a.last_seq >= 0 and e.seq > a.last_seq + 1:
                 first, last = a.last_seq + 1, e.seq - 1

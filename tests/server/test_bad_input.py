@@ -158,16 +158,16 @@ async def test_slow_body_times_out_with_408_and_others_are_served(clients) -> No
 
 
 async def test_injection_and_html_strings_are_stored_verbatim(client: TestClient) -> None:
-    agent_id, headers = await enroll(client)
     events = []
     for i, s in enumerate(NASTY):
+        agent_id, headers = await enroll(client, s)  # an agent speaks only for the host it enrolled as
         events.append(event(i, host=s, user=s, process={"name": s, "exe": s, "user": s},
                             file={"path": s, "media_type": s, "old_path": s},
                             device={"vendor": s, "model": s, "serial": s, "label": s, "mountpoint": s},
                             destination={"host": s, "ip": s, "category": s}, attributes={s: s},
                             findings=[finding(path=s, detector="pii.email") | {"masked": s}], kind="device.write"))
-    r = await post(client, headers, batch(agent_id, events))
-    assert r.status == 200, await r.text()
+        r = await post(client, headers, batch(agent_id, events[-1:]))
+        assert r.status == 200, await r.text()
     store = client.server.app[STORE]
     for e, s in zip(events, NASTY):
         rec = await store.get_event(e["id"])
@@ -198,9 +198,63 @@ async def test_unknown_revoked_and_impersonating_agents(client: TestClient) -> N
     assert r.status == 200
     r = await post(client, headers, batch(agent_id, [event(0)]))
     assert r.status == 401
-    r = await post(client, other_headers, batch(other_id, [event(0)]))
+    r = await post(client, other_headers, batch(other_id, [event(0, host="pc-b")]))
     assert r.status == 200
     assert await count(client) == 1
+
+
+async def test_an_agent_cannot_file_events_for_another_host(client: TestClient) -> None:
+    agent_id, headers = await enroll(client, "pc-a")
+    admin = await person(client)
+    for seq in (0, 1):  # the same false claim twice: one tamper alert
+        r = await post(client, headers, batch(agent_id, [event(seq, host="ceo-laptop", findings=[finding()])]))
+        assert r.status == 200
+    alerts = (await (await client.get("/api/v1/alerts", headers=admin)).json())["items"]
+    assert {a["host"] for a in alerts} == {"pc-a"}  # nothing is filed against ceo-laptop
+    tamper = [a for a in alerts if a["kind"] == "agent.tamper"]
+    assert len(tamper) == 1
+    detail = (await (await client.get(f"/api/v1/alerts/{tamper[0]['id']}", headers=admin)).json())
+    assert "ceo-laptop" in json.dumps(detail["explanation"])
+    got = (await (await client.get("/api/v1/alerts", params={"host": "ceo-laptop"}, headers=admin)).json())
+    assert got["items"] == []
+
+
+async def test_a_sequence_going_back_is_reported_and_becomes_the_new_baseline(client: TestClient) -> None:
+    agent_id, headers = await enroll(client)
+    admin = await person(client)
+    assert (await post(client, headers, batch(agent_id, [event(100)]))).status == 200
+    # the agent's spool was wiped: numbering starts again
+    assert (await post(client, headers, batch(agent_id, [event(1), event(2)]))).status == 200
+    alerts = (await (await client.get("/api/v1/alerts", headers=admin)).json())["items"]
+    assert [a["title"] for a in alerts if a["kind"] == "agent.gap"] == ["agent.gap · sequence reset · pc-01"]
+    # gaps are measured from the new baseline: 5 after 2 is a gap of 2, not silence until 101
+    assert (await post(client, headers, batch(agent_id, [event(5)]))).status == 200
+    alerts = (await (await client.get("/api/v1/alerts", headers=admin)).json())["items"]
+    assert sorted(a["title"] for a in alerts if a["kind"] == "agent.gap") == [
+        "agent.gap · 2 event(s) lost · pc-01", "agent.gap · sequence reset · pc-01"]
+
+
+async def test_values_in_names_are_masked_before_they_are_stored(client: TestClient) -> None:
+    """An ID number or key in a file name, user name, device serial or destination is not stored in clear
+    (the agent masks names too; this is the collector's own guard against old or hostile agents)."""
+    agent_id, headers = await enroll(client)
+    admin = await person(client)
+    rid, key = "110105199003071239", "AKIAZ3MSEXQ7HPLW2QVN"
+    ev = event(0, user=f"svc-{key}", file={"path": f"/home/u/{rid}.xlsx", "content_hash": "ab" * 32},
+               device={"serial": rid, "label": f"card {rid}"}, destination={"host": f"{rid}.paste.example"},
+               attributes={"note": f"id {rid}"}, findings=[finding(path=f"/home/u/{rid}.xlsx")])
+    r = await post(client, headers, batch(agent_id, [ev]))
+    assert r.status == 200 and (await r.json())["acked"] == [ev["id"]]
+    store = client.server.app[STORE]
+    rec = await store.get_event(ev["id"])
+    assert rec is not None and rec.content_hash == ev["file"]["content_hash"]  # identifiers untouched
+    stored = json.dumps([rec.path, rec.user, rec.data], ensure_ascii=False)
+    assert rid not in stored and key not in stored
+    assert rec.path is not None and rec.path.startswith("/home/u/1101") and rec.path.endswith(".xlsx")
+    served = await (await client.get("/api/v1/alerts", headers=admin)).text()
+    alert_id = (await (await client.get("/api/v1/alerts", headers=admin)).json())["items"][0]["id"]
+    served += await (await client.get(f"/api/v1/alerts/{alert_id}", headers=admin)).text()
+    assert rid not in served and key not in served
 
 
 async def test_rate_limit_gives_429_with_retry_after(clients) -> None:  # type: ignore[no-untyped-def]
