@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-FileAction = Literal["write", "create", "move", "delete", "catchup"]
+FileAction = Literal["write", "create", "move", "delete", "moved_out", "catchup"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,9 @@ class FileActivity:
 
     ``action`` "write" covers modify and close-after-write; the dispatcher
     debounces them. ``old_path`` is set for moves (None when moved in from
-    outside the watched roots).
+    outside the watched roots). "moved_out": renamed to a place outside the
+    watched roots (inotify IN_MOVED_FROM without its IN_MOVED_TO). ``catch_up``:
+    found by a walk (start-up catch-up, rescan), not by inotify.
     """
 
     action: FileAction
@@ -28,6 +30,7 @@ class FileActivity:
     old_path: str | None = None
     time: float = 0.0
     closed: bool = False  # close-after-write: the writer is done
+    catch_up: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,7 @@ class _Pending:
     old_path: str | None = None
     old_record: FileRecord | None = None
     queued_at: float = 0.0
+    catch_up: bool = False  # found by a walk, not by inotify
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +112,7 @@ class Pipeline:
         binary_hash: str = "",
         is_root: bool = False,
         baselines: Baselines | None = None,
+        monitor_drops: Callable[[], dict[str, int]] = dict,
     ) -> None:
         self.cfg = cfg
         self.inbox = inbox
@@ -126,6 +128,7 @@ class Pipeline:
         self.binary_hash = binary_hash
         self.is_root = is_root
         self.baselines = baselines
+        self.monitor_drops = monitor_drops
         self.filter = PathFilter(cfg.files.include, cfg.files.exclude)
         self.status = Status()
         self.pending: dict[str, _Pending] = {}
@@ -153,6 +156,7 @@ class Pipeline:
         self._root_dirs: dict[str, int] = {}
         self._last_watch_check = 0.0
         self._last_rescan: dict[str, float] = {}
+        self._last_root_check = 0.0
         self._last_heartbeat = 0.0
         self._reported_drops = spool.drops()
         self._stop = threading.Event()
@@ -339,21 +343,23 @@ class Pipeline:
 
     def _on_file(self, a: FileActivity) -> None:
         settle = self.cfg.files.settle
-        if a.action == "delete":
+        if a.action in ("delete", "moved_out"):
             if a.path == a.root:
+                if a.root in self.cfg.files.roots:
+                    self.check_roots()  # a configured root deleted: its watches are gone, report it now
                 return  # the root itself went away (an unmount): not a deletion of its files
             self.pending.pop(a.path, None)
             for rec in self.index.take_sensitive(a.path):
-                self._deleted(rec, a.root)
+                self._deleted(rec, a.root, moved_out=a.action == "moved_out")
             self._after_spool.append(lambda p=a.path: self.index.delete_rows(p))
             return
         if a.action == "move":
             self._on_move(a)
             return
         if a.action == "catchup":
-            self._pend(a.path, a.root, "catchup", 0.0)
+            self._pend(a.path, a.root, "catchup", 0.0, catch_up=True)
         elif a.action == "create":
-            self._pend(a.path, a.root, "create", settle)
+            self._pend(a.path, a.root, "create", 0.0 if a.catch_up else settle, catch_up=a.catch_up)
         elif a.closed:
             self._pend(a.path, a.root, "write", settle)
         else:  # still being written: wait for the close, or max_delay for writers that never close
@@ -362,6 +368,8 @@ class Pipeline:
     def _on_move(self, a: FileActivity) -> None:
         src, dest = a.old_path or "", a.path
         inside = self.files.root_of(dest) if self.files is not None else a.root
+        if inside is None and a.catch_up:
+            inside = a.root  # a rename found by a walk of a root being watched again
         old = {r.path: r for r in self.index.take_sensitive(src)} if src else {}
         if src:
             self._after_spool.append(lambda: self.index.delete_rows(src))
@@ -380,7 +388,8 @@ class Pipeline:
             for rec in old.values():
                 self._deleted(rec, a.root, moved_out=True)
             return
-        self._pend(dest, inside, "move", self.cfg.files.settle, old_path=src, old_record=old.get(src))
+        self._pend(dest, inside, "move", 0.0 if a.catch_up else self.cfg.files.settle, old_path=src,
+                   old_record=old.get(src), catch_up=a.catch_up)
 
     def _deleted(self, rec: FileRecord, root: str, moved_out: bool = False) -> None:
         self.event(
@@ -465,7 +474,7 @@ class Pipeline:
                 return
             kind = "file.create" if pend.action == "create" or (prev is None and pend.action != "catchup") else "file.write"
         attrs: dict[str, Any] = {"latency_s": round(time.time() - pend.queued_at, 3), "cached": out.cached}
-        if pend.action == "catchup":
+        if pend.catch_up:
             attrs["catch_up"] = True
         if old is not None:
             attrs["previous_detectors"] = list(old.detectors)
@@ -530,12 +539,17 @@ class Pipeline:
 
         On a first walk without ``initial_scan`` files are only recorded, except
         those modified after ``since`` (written between a mount and its watch).
+        Files new since the last walk are held back until the deletions are known:
+        one with the content of a deleted file that had findings is that file renamed
+        (``mv a.txt a.jpg`` while the agent was down), reported as a move.
         """
         try:
             known = self.index.root_state(root)
             first_time = not self.index.root_indexed(root)
+            hold_new = bool(known) and subdir is None  # deletions are known only after a whole-root walk
             seen: set[str] = set()
             baseline: list[FileRecord] = []
+            fresh: list[tuple[str, int]] = []
             changed = dirs = 0
             stack = [subdir or root]
             while stack:
@@ -567,22 +581,60 @@ class Pipeline:
                                 baseline = []
                             continue
                         changed += 1
-                        self.inbox.put(FileActivity("catchup", entry.path, root, time=time.time()))
+                        if entry.path in known or first_time:
+                            self.inbox.put(FileActivity("catchup", entry.path, root, time=time.time(), catch_up=True))
+                        elif hold_new:
+                            fresh.append((entry.path, st.st_size))
+                        else:
+                            self.inbox.put(FileActivity("create", entry.path, root, time=time.time(), catch_up=True))
             if baseline:
                 self.index.put_many(root, baseline)
-            deleted = 0
+            deleted = moved = 0
             if subdir is None:
-                for path in known.keys() - seen:
+                gone = known.keys() - seen
+                for path, old in self._renamed(fresh, gone):
+                    if old is None:
+                        self.inbox.put(FileActivity("create", path, root, time=time.time(), catch_up=True))
+                    else:
+                        moved += 1
+                        gone.discard(old)
+                        self.inbox.put(FileActivity("move", path, root, old_path=old, time=time.time(), catch_up=True))
+                for path in gone:
                     deleted += 1
                     self.inbox.put(FileActivity("delete", path, root, time=time.time()))
                 self.index.mark_root_indexed(root)
-            if subdir is None:
                 self.inbox.put(_WalkDone(root, dirs))
-            if report_gap and (changed or deleted) and not first_time:
-                self.inbox.put(MonitorState("catch-up", "ok", f"{root}: {changed} changed, {deleted} deleted while down"))
-            log.info("walk done", extra={"ctx": {"root": root, "files": len(seen), "changed": changed, "deleted": deleted}})
+            changed -= moved
+            if report_gap and (changed or deleted or moved) and not first_time:
+                self.inbox.put(MonitorState("catch-up", "ok", f"{root}: {changed} changed, {deleted} deleted, {moved} moved "
+                                                              "while down"))
+            log.info("walk done", extra={"ctx": {"root": root, "files": len(seen), "changed": changed, "deleted": deleted,
+                                                 "moved": moved}})
         except Exception:
             log.exception("walk failed")
+
+    def _renamed(self, fresh: list[tuple[str, int]], gone: set[str]) -> list[tuple[str, str | None]]:
+        """Pair new files with deleted files that had findings, by size then keyed content hash."""
+        by_size: dict[int, list[FileRecord]] = {}
+        for path in gone:
+            rec = self.index.sensitive.get(path)
+            if rec is not None and rec.hash:
+                by_size.setdefault(rec.size, []).append(rec)
+        out: list[tuple[str, str | None]] = []
+        for path, size in fresh:
+            candidates = by_size.get(size)
+            match = None
+            if candidates and size <= self.cfg.budget.max_file_size:
+                try:
+                    with open(path, "rb") as f:
+                        digest = self.scanner.content_hash(f.read())
+                except OSError:
+                    digest = None
+                match = next((r for r in candidates if r.hash == digest), None)
+                if match is not None:
+                    candidates.remove(match)
+            out.append((path, match.path if match else None))
+        return out
 
     def _check_watches(self) -> None:
         """Folders counted by walks vs watches the kernel holds: fewer watches = blind spots."""
@@ -601,6 +653,38 @@ class Pipeline:
                 f"{self.cfg.files.rescan_interval:.0f}s (raise fs.inotify.max_user_watches)"))
         elif self.status.monitors.get("files") == "degraded" and "watch limit" in self.status.degraded.get("files", ""):
             self._on_monitor_state(MonitorState("files", "ok"))
+
+    def check_roots(self) -> None:
+        """Configured roots: report those missing, watch those that (re)appeared.
+
+        Deleting a root (or deleting and making it again) kills its inotify watches;
+        the folder's device and inode tell a root made again from the one watched.
+        """
+        if self.files is None:
+            return
+        self._last_root_check = time.monotonic()
+        for root in self.cfg.files.roots:
+            key = f"files:{root}"
+            if self.files.root_intact(root) or (root in self.files.unwatched and self.files.folder_id(root)):
+                continue  # watched, or left to rescans (watch limit) and reported as such
+            if root in self.files.roots:
+                self.files.remove_root(root)
+                log.warning("watched root gone or replaced", extra={"ctx": {"root": root}})
+            if self.files.folder_id(root) is None:
+                self._set_degraded(key, f"watched root missing: {root} (looked for every "
+                                        f"{self.cfg.files.root_check_interval:g}s)")
+                continue
+            if self.files.add_root(root):
+                log.info("watching root", extra={"ctx": {"root": root}})
+                self._set_degraded(key, None)
+                self._walk(root, initial_scan=self.cfg.files.initial_scan, report_gap=True)  # written before the watch was back
+
+    def resume_removable(self, mountpoint: str, device: wire.Device) -> None:
+        """A medium reported before a reload: watch it again without a new device.mount."""
+        self.removable[mountpoint] = device
+        if self.files is not None and self.files.add_root(mountpoint) and self.fanotify is not None:
+            self.fanotify.add_root(mountpoint)
+        self._walk(mountpoint)  # files written while the agent reloaded
 
     # -- devices ---------------------------------------------------------------
     def _on_device(self, d: DeviceChange) -> None:
@@ -762,6 +846,8 @@ class Pipeline:
             self._reported_drops = drops
         if self.files is not None and time.monotonic() - self._last_watch_check > 60:
             self._check_watches()
+        if self.files is not None and time.monotonic() - self._last_root_check >= self.cfg.files.root_check_interval:
+            self.check_roots()
         if self.files is not None:
             for root in list(self.files.unwatched):
                 if time.monotonic() - self._last_rescan.get(root, 0.0) >= self.cfg.files.rescan_interval:
@@ -771,11 +857,18 @@ class Pipeline:
             self.event("agent.heartbeat", "agent", 0, attributes=self.heartbeat())
 
     def heartbeat(self) -> dict[str, Any]:
+        monitors = dict(self.status.monitors)
+        if any(k.startswith("files:") for k in self.status.degraded):
+            monitors["files"] = "degraded"  # a watched root is missing
         return {
             "version": self.version,
             "config_hash": self.cfg.config_hash,
             "binary_hash": self.binary_hash,
-            "monitors": dict(self.status.monitors),
+            "key_fingerprint": self.cfg.key_fingerprint,
+            "monitors": monitors,
+            "queue_depth": self.inbox.qsize(),
+            "queue_max": self.inbox.maxsize,
+            "monitor_drops": self.monitor_drops(),
             "spool_depth": self.spool.depth,
             "drops": self.spool.drops(),
             "degraded": sorted(self.status.degraded.values()),

@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable
@@ -77,15 +78,28 @@ class _Handler(FileSystemEventHandler):
         src = os.fsdecode(event.src_path)
         now = time.time()
         m = self.monitor
+        # The observer reports unpaired moves (generate_full_events): an IN_MOVED_FROM without its
+        # IN_MOVED_TO has an empty destination (moved out of the watched roots: not a deletion),
+        # an IN_MOVED_TO without its IN_MOVED_FROM an empty source (moved in).
         if isinstance(event, (DirDeletedEvent, DirMovedEvent)):
-            if isinstance(event, DirMovedEvent):
-                m.emit(FileActivity("move", os.fsdecode(event.dest_path), self.root, old_path=src, time=now), self.root)
-            else:
+            dest = os.fsdecode(event.dest_path) if isinstance(event, DirMovedEvent) else ""
+            if isinstance(event, DirDeletedEvent):
                 m.emit(FileActivity("delete", src, self.root, time=now), self.root)
+            elif not dest:
+                m.emit(FileActivity("moved_out", src, self.root, time=now), self.root)
+            else:
+                m.emit(FileActivity("move", dest, self.root, old_path=src or None, time=now), self.root)
             return
         if isinstance(event, FileMovedEvent):
             dest = os.fsdecode(event.dest_path)
-            if m.filter.wanted(dest) or m.filter.wanted(src):
+            if not dest:
+                if m.filter.wanted(src):
+                    m.emit(FileActivity("moved_out", src, self.root, time=now), self.root)
+            elif not src:
+                if m.filter.wanted(dest):  # moved in from outside: new here, like a create
+                    m.told(dest, now)
+                    m.emit(FileActivity("create", dest, self.root, time=now), self.root)
+            elif m.filter.wanted(dest) or m.filter.wanted(src):
                 m.emit(FileActivity("move", dest, self.root, old_path=src, time=now), self.root)
             return
         if not m.filter.wanted(src):
@@ -129,7 +143,7 @@ class _DirectQueue(EventQueue):
 
 class _DirectObserver(InotifyObserver):
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(generate_full_events=True)
         self._event_queue = _DirectQueue(self._handlers)
 
 
@@ -156,6 +170,8 @@ class FilesMonitor:
         self.observer = _DirectObserver()
         self.roots: dict[str, object] = {}  # root -> watch handle
         self.unwatched: set[str] = set()  # roots left to periodic rescans
+        self.root_ids: dict[str, tuple[int, int]] = {}  # root -> (st_dev, st_ino) of the folder watched
+        self.drops = 0  # events that did not fit the agent queue (each one also triggers a rescan)
         self._overflowing: set[str] = set()
         self._told: dict[str, float] = {}  # path -> last create/modify queued (watchdog's emitter threads)
         self._lock = threading.Lock()
@@ -184,8 +200,22 @@ class FilesMonitor:
                 self.out.put(MonitorState(self.name, "degraded", f"{reason}: {root}", time.time()))
                 return False
             self.roots[root] = watch
+            self.root_ids[root] = self.folder_id(root) or (0, 0)
             self.unwatched.discard(root)
             return True
+
+    @staticmethod
+    def folder_id(path: str) -> tuple[int, int] | None:
+        """(device, inode) of a folder, None when there is no folder there."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+    def root_intact(self, root: str) -> bool:
+        """Watched, and still the same folder: a root deleted (or deleted and made again) has lost its watches."""
+        return root in self.roots and self.folder_id(root) == self.root_ids.get(root)
 
     @staticmethod
     def kernel_watches() -> int:
@@ -208,6 +238,7 @@ class FilesMonitor:
     def remove_root(self, root: str) -> None:
         with self._lock:
             watch = self.roots.pop(root, None)
+            self.root_ids.pop(root, None)
             self.unwatched.discard(root)
         if watch is not None:
             try:
@@ -243,6 +274,7 @@ class FilesMonitor:
         try:
             self.out.put_nowait(item)
         except queue.Full:
+            self.drops += 1
             self._overflow(root, "agent-queue")
 
     def _kernel_overflow(self, path: str) -> None:

@@ -122,28 +122,37 @@ def test_catch_up_finds_what_changed_while_the_agent_was_down(tmp_path: Path) ->
     watched = Path(cfg.files.roots[0])
     (watched / "old.txt").write_bytes(MARKED)
     (watched / "keep.txt").write_text("plain")
+    (watched / "keep3.txt").write_bytes(SENSITIVE + b"third\n")
     a = Agent(cfg)
     a.start()
     wait_for(lambda: events_of(cfg.state_dir, "file.write") or events_of(cfg.state_dir, "file.create"))
-    wait_for(lambda: a.pipeline.idle.is_set() and a.pipeline.status.scanned >= 2)
+    wait_for(lambda: a.pipeline.idle.is_set() and a.pipeline.status.scanned >= 3)
     a.stop(drain_timeout=0)
     before = {e["id"] for e in events_of(cfg.state_dir)}
-    # While down: one sensitive file deleted, one plain file made sensitive, one new.
+    # While down: one sensitive file deleted, one plain file made sensitive, one new, one renamed to .jpg.
     (watched / "old.txt").unlink()
     (watched / "keep.txt").write_bytes(SENSITIVE)
     (watched / "new.txt").write_bytes(SENSITIVE)
+    os.rename(watched / "keep3.txt", watched / "keep3.jpg")
     a = Agent(cfg)
     a.start()
     try:
-        wait_for(lambda: len([e for e in events_of(cfg.state_dir) if e["id"] not in before and e.get("file")]) >= 3)
+        wait_for(lambda: len([e for e in events_of(cfg.state_dir) if e["id"] not in before and e.get("file")]) >= 4)
         wait_for(lambda: events_of(cfg.state_dir, "agent.gap"))
+        wait_for(lambda: a.pipeline.idle.is_set())
     finally:
         a.stop(drain_timeout=0)
     new = [e for e in events_of(cfg.state_dir) if e["id"] not in before]
     by_kind = {(e["kind"], Path(e["file"]["path"]).name) for e in new if e.get("file")}
-    assert by_kind == {("file.delete", "old.txt"), ("file.write", "keep.txt"), ("file.write", "new.txt")}
-    assert all(e["attributes"].get("catch_up") for e in new if e["kind"] == "file.write")
-    assert "1 deleted" in events_of(cfg.state_dir, "agent.gap")[-1]["attributes"]["detail"]
+    assert by_kind == {("file.delete", "old.txt"), ("file.write", "keep.txt"), ("file.create", "new.txt"),
+                       ("file.move", "keep3.jpg")}
+    assert all(e["attributes"].get("catch_up") for e in new if e["kind"] in ("file.write", "file.create", "file.move"))
+    mv = next(e for e in new if e["kind"] == "file.move")
+    assert mv["file"]["old_path"] == str(watched / "keep3.txt")
+    assert mv["attributes"]["extension_changed"] == [".txt", ".jpg"]
+    assert mv["attributes"]["previous_detectors"] == ["pii.cn_resident_id"] and mv["findings"]
+    detail = events_of(cfg.state_dir, "agent.gap")[-1]["attributes"]["detail"]
+    assert "2 changed, 1 deleted, 1 moved" in detail
 
 
 def test_queue_overflow_rescans_the_root_and_loses_nothing(tmp_path: Path) -> None:
@@ -284,3 +293,60 @@ db = sqlite3.connect({str(Path(cfg.state_dir) / 'spool.db')!r})
 print(json.dumps([json.loads(b)["file"]["path"] for (b,) in db.execute("SELECT body FROM events") if b'"file"' in b]))
 """], capture_output=True, text=True, check=True)
     assert set(json.loads(out.stdout)) == want
+
+
+def test_moving_a_file_out_of_the_watched_roots_is_not_a_delete(tmp_path: Path, run_agent) -> None:
+    """inotify tells a move out (IN_MOVED_FROM without its IN_MOVED_TO) from a delete; so must the agent."""
+    cfg = write_config(tmp_path)
+    run_agent(cfg)
+    watched, outside = Path(cfg.files.roots[0]), tmp_path / "outside"
+    outside.mkdir()
+    (watched / "plan.txt").write_bytes(MARKED)
+    (watched / "staff.txt").write_bytes(SENSITIVE)
+    wait_for(lambda: len(events_of(cfg.state_dir, "file.create")) == 2)
+    os.rename(watched / "plan.txt", outside / "plan.txt")
+    out = wait_for(lambda: events_of(cfg.state_dir, "file.delete"))[0]
+    assert out["file"]["path"] == str(watched / "plan.txt")
+    assert out["attributes"]["moved_out_of_watch"] is True
+    assert out["attributes"]["previous_detectors"] == ["marking.cn_state_secret"]
+    (watched / "staff.txt").unlink()
+    rm = wait_for(lambda: events_of(cfg.state_dir, "file.delete")[1:])[0]
+    assert rm["file"]["path"] == str(watched / "staff.txt") and rm["attributes"]["moved_out_of_watch"] is False
+    # Moved back in from outside: new here again, reported like a created file.
+    os.rename(outside / "plan.txt", watched / "back.txt")
+    back = wait_for(lambda: events_of(cfg.state_dir, "file.create")[2:])[0]
+    assert back["file"]["path"] == str(watched / "back.txt")
+
+
+def _degraded(state_dir: str, key: str) -> list[dict]:
+    return [e["attributes"] for e in events_of(state_dir, "agent.degraded") if e["attributes"]["key"] == key]
+
+
+def test_a_missing_or_deleted_root_is_reported_and_watched_again_when_it_appears(tmp_path: Path, run_agent) -> None:
+    cfg = write_config(tmp_path, files={"roots": [str(tmp_path / "later")], "root_check_interval": 0.2},
+                       heartbeat_interval=3600)
+    root = Path(cfg.files.roots[0])
+    key = f"files:{root}"
+    agent = run_agent(cfg)
+    first = wait_for(lambda: _degraded(cfg.state_dir, key))[0]
+    assert first["state"] == "degraded" and str(root) in first["reason"] and "missing" in first["reason"]
+    assert agent.pipeline.heartbeat()["monitors"]["files"] == "degraded"
+    root.mkdir()
+    wait_for(lambda: [d for d in _degraded(cfg.state_dir, key) if d["state"] == "recovered"])
+    assert agent.pipeline.heartbeat()["monitors"]["files"] == "ok"
+    (root / "a.txt").write_bytes(SENSITIVE)
+    wait_for(lambda: [e for e in events_of(cfg.state_dir) if e["kind"] in ("file.create", "file.write")])
+    # Deleted while watched: degraded again, and the sensitive file inside is reported deleted.
+    subprocess.run(["rm", "-rf", str(root)], check=True)
+    wait_for(lambda: len(_degraded(cfg.state_dir, key)) == 3)
+    assert events_of(cfg.state_dir, "file.delete")[0]["file"]["path"] == str(root / "a.txt")
+    root.mkdir()
+    wait_for(lambda: len(_degraded(cfg.state_dir, key)) == 4)
+    (root / "b.txt").write_bytes(SENSITIVE + b"b\n")
+    wait_for(lambda: [e for e in events_of(cfg.state_dir, "file.create") if e["file"]["path"] == str(root / "b.txt")])
+    # rm -rf root; mkdir root in one go: the new folder (another inode) is watched too.
+    subprocess.run(["sh", "-c", f"rm -rf '{root}' && mkdir '{root}'"], check=True)
+    time.sleep(0.5)
+    (root / "c.txt").write_bytes(SENSITIVE + b"c\n")
+    wait_for(lambda: [e for e in events_of(cfg.state_dir, "file.create") if e["file"]["path"] == str(root / "c.txt")])
+    assert agent.pipeline.files.root_intact(str(root))
