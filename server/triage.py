@@ -2,7 +2,7 @@
 
 Both doors use it, the API (``PATCH /api/v1/alerts/{id}``, ``/incidents/{id}``) and the
 dashboard's forms, so the rules cannot drift apart and the trail reads the same
-whichever was used: resolving an alert needs a note, an assignee must be a user,
+whichever was used: closing an alert (resolved, false_positive) needs a note, an assignee must be a user,
 any status past "new" counts as acknowledged, and every change is audited in the
 same transaction as ``{"before", "after", "note"}``.
 """
@@ -16,6 +16,8 @@ from leakwarden.errors import LeakWardenError
 from server.store.interface import ALERT_STATUSES, Alert, Incident, Store
 
 INCIDENT_STATUSES: tuple[str, ...] = ("open", "closed")
+#: statuses that close an alert: each needs a resolution note, so the trail says why it was closed
+CLOSING_STATUSES: tuple[str, ...] = ("resolved", "false_positive")
 MAX_NOTE = 4000
 MAX_ASSIGNEE = 128
 MAX_BULK = 500
@@ -43,8 +45,10 @@ def check_alert_change(status: str | None, assignee: str | None, note: str | Non
         raise ChangeRejected("assignee_too_long", "assignee", f"assignee longer than {MAX_ASSIGNEE}", n=MAX_ASSIGNEE)
     if note is not None and len(note) > MAX_NOTE:
         raise ChangeRejected("note_too_long", "note", f"note longer than {MAX_NOTE}", n=MAX_NOTE)
-    if status == "resolved" and not (note or "").strip():
-        raise ChangeRejected("resolution_needs_note", "note", "resolving an alert needs a note")
+    if status in CLOSING_STATUSES and not (note or "").strip():
+        raise ChangeRejected("resolution_needs_note", "note",
+                             f"closing an alert as {status} needs a resolution note (why it is closed)",
+                             status=status)
     if status is None and assignee is None and note is None:
         raise ChangeRejected("nothing_to_change", "status", "nothing to change: give status, assignee or note")
 

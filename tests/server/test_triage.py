@@ -23,9 +23,13 @@ async def test_rules_and_audit_record(store: SqlStore) -> None:
     now = time.time()
     a = await store.insert_alert(alert(now))
     await store.create_user("bob", "analyst", "x", now)
-    with pytest.raises(triage.ChangeRejected) as e:
-        await triage.change_alerts(store, [a.id], actor="amy", now=now, status="resolved")
-    assert (e.value.code, e.value.field) == ("resolution_needs_note", "note")
+    for closing in ("resolved", "false_positive"):  # every closing status needs a resolution note
+        for note in (None, "", "   "):
+            with pytest.raises(triage.ChangeRejected) as e:
+                await triage.change_alerts(store, [a.id], actor="amy", now=now, status=closing, note=note)
+            assert (e.value.code, e.value.field) == ("resolution_needs_note", "note")
+            assert closing in e.value.detail
+    assert (await store.get_alert(a.id)).status == "new"  # type: ignore[union-attr]
     with pytest.raises(triage.ChangeRejected) as e:
         await triage.change_alerts(store, [a.id], actor="amy", now=now, assignee="nobody")
     assert (e.value.code, e.value.field) == ("assignee_unknown", "assignee")
@@ -72,6 +76,16 @@ async def test_api_and_dashboard_apply_the_same_rules_and_trail(client: TestClie
     with pytest.raises(actions.ActionRejected) as e:
         await actions.change_alerts(store, [by_dash], actor="ann", now=time.time(), assignee="mallory")
     assert e.value.message == actions.MESSAGES["assignee_unknown"]
+    # closing as a false positive needs a note, through either door; with one it closes
+    r = await client.patch(f"/api/v1/alerts/{by_api}", json={"status": "false_positive"}, headers=analyst)
+    body = await r.json()
+    assert r.status == 422 and body["field"] == "$.note" and "false_positive" in body["detail"]
+    with pytest.raises(actions.ActionRejected) as e:
+        await actions.change_alerts(store, [by_dash], actor="ann", now=time.time(), status="false_positive")
+    assert e.value.message == actions.MESSAGES["resolution_needs_note"]
+    r = await client.patch(f"/api/v1/alerts/{by_api}", json={"status": "false_positive", "note": "test data"},
+                           headers=analyst)
+    assert r.status == 200 and (await r.json())["status"] == "false_positive"
 
 
 async def test_review_document_is_one_path_for_both_doors(client: TestClient) -> None:
