@@ -16,30 +16,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from agent.config import load_config
+    signals = None
+    if not args.check:
+        from agent.signals import SignalQueue
+
+        signals = SignalQueue().install()  # first: a signal during start-up waits for it, not kills it
+    from agent.config import load_config, missing_roots
     from agent.logs import setup_logging
-    from leakwarden.errors import ConfigError
+    from leakwarden.errors import LeakWardenError
 
     try:
         cfg = load_config(args.config)
-        from agent.destinations import Destinations
-        from agent.devicepolicy import DevicePolicy
+        if args.check:
+            from agent.policies import load_policies
 
-        if cfg.network.destinations:
-            Destinations.load(cfg.network.destinations)
-        if cfg.devices.policy:
-            DevicePolicy.load(cfg.devices.policy)
-        if cfg.detection_policy:
-            from detectors.policy import load_policy
-
-            load_policy(cfg.detection_policy)
-    except ConfigError as e:
+            load_policies(cfg)  # everything the agent loads, the ML model included
+    except LeakWardenError as e:
         print(f"leakwarden agent: {e}", file=sys.stderr)
         return 2
     if args.check:
+        for key, root in missing_roots(cfg):
+            print(f"leakwarden agent: warning: {cfg.source}: {key}: {root} does not exist; "
+                  f"it will be watched once it appears (looked for every {cfg.files.root_check_interval:g}s)",
+                  file=sys.stderr)
         print(f"{args.config}: OK (config hash {cfg.config_hash[:12]})")
         return 0
     setup_logging(cfg.log_level, cfg.log_file)
     from agent.daemon import run
 
-    return run(cfg)
+    return run(cfg, signals)

@@ -9,6 +9,7 @@ Relative paths are resolved against the directory of the config file.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import ipaddress
 import os
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,7 @@ class FilesConfig:
     fanotify: str = "auto"  # auto | off
     queue_max: int = 200_000
     rescan_interval: float = 300.0  # roots we could not watch fully are rescanned this often
+    root_check_interval: float = 5.0  # a missing or replaced root is looked for this often
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,7 @@ class AgentConfig:
     log_file: str | None = None
     config_hash: str = ""
     extra_hashed_files: tuple[str, ...] = field(default=())
+    key_fingerprint: str | None = None  # keyed fingerprint of the hash key (never the key)
 
 
 _SECTIONS = {
@@ -209,6 +212,11 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
     roots = tuple(r.path(p, f"files.roots[{i}]") or "" for i, p in enumerate(files.roots))
     if files.fanotify not in ("auto", "off"):
         raise r.fail("files.fanotify", "must be auto or off")
+    if files.settle > files.max_delay:
+        raise r.fail("files.settle", f"must be <= files.max_delay ({files.max_delay:g}): a file is scanned at the "
+                                     f"latest max_delay after its first write, so a longer settle would never apply")
+    if files.root_check_interval <= 0:
+        raise r.fail("files.root_check_interval", "must be > 0")
     sections["files"] = _replace(files, roots=roots)
 
     devices: DevicesConfig = sections["devices"]
@@ -274,13 +282,27 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
             raise r.fail("detection.hash_key_file", "key must be at least 16 bytes")
 
     policy = r.path(detection.get("policy"), "detection.policy")
-    hashed = tuple(p for p in (policy, sections["devices"].policy, sections["network"].destinations) if p)
+    # Everything that changes what the agent decides is in the hash, so a swapped file shows in heartbeats.
+    referenced = {"detection.policy": policy, "devices.policy": sections["devices"].policy,
+                  "network.destinations": sections["network"].destinations}
     digest = hashlib.sha256(raw_bytes)
-    for p in hashed:
+    for key, p in referenced.items():
+        if not p:
+            continue
         try:
-            digest.update(Path(p).read_bytes())
+            digest.update(key.encode() + b"\0" + Path(p).read_bytes())
         except OSError as e:
-            raise ConfigError(source, "", f"cannot read referenced file {p}: {e.strerror}") from e
+            raise r.fail(key, f"cannot read referenced file {p}: {e.strerror}") from e
+    model = _model_file(policy, scan) if scan else None
+    if model is not None:
+        try:
+            digest.update(b"ml.model\0" + Path(model[1]).read_bytes())
+        except OSError as e:
+            raise ConfigError(model[0], "ml.model", f"cannot read model file {model[1]}: {e.strerror}") from e
+    fingerprint = key_fingerprint(hash_key) if hash_key else None
+    if fingerprint:
+        digest.update(b"hash_key\0" + fingerprint.encode())
+    hashed = tuple(p for p in referenced.values() if p) + ((model[1],) if model else ())
 
     return AgentConfig(
         source=source,
@@ -294,8 +316,34 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
         log_file=r.path(log.get("file"), "log.file"),
         config_hash=digest.hexdigest(),
         extra_hashed_files=hashed,
+        key_fingerprint=fingerprint,
         **sections,
     )
+
+
+def key_fingerprint(key: bytes) -> str:
+    """HMAC of a fixed label under the key: tells keys apart in heartbeats, reveals nothing of the key."""
+    return hmac.new(key, b"leakwarden agent hash-key fingerprint", hashlib.sha256).hexdigest()[:16]
+
+
+def _model_file(policy: str | None, scan: bool) -> tuple[str, str] | None:
+    """(policy source, model path) of the ML model the detection policy enables, else None.
+
+    Loading the policy here also validates it: its errors name the policy file and key.
+    """
+    from detectors.policy import load_policy  # imported here: `leakwarden agent --help` stays light
+
+    pol = load_policy(policy)
+    if not scan or not pol.ml.enabled or not pol.is_enabled("ml.sensitive_document"):
+        return None
+    from detectors.ml.model import default_model_path
+
+    return pol.source, str(pol.ml.model or default_model_path())
+
+
+def missing_roots(cfg: AgentConfig) -> list[tuple[str, str]]:
+    """(key, root) of configured roots that are not folders now: watched once they appear."""
+    return [(f"files.roots[{i}]", root) for i, root in enumerate(cfg.files.roots) if not os.path.isdir(root)]
 
 
 def _replace(obj: Any, **changes: Any) -> Any:

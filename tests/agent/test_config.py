@@ -81,3 +81,72 @@ def test_relative_paths_resolve_against_the_config_file(tmp_path: Path) -> None:
     cfg = load_config(path)
     assert cfg.state_dir == str(tmp_path / "sub" / "st")
     assert cfg.files.roots == (str(tmp_path / "data"),)
+
+
+@pytest.mark.parametrize("key", ["devices.policy", "network.destinations", "detection.policy"])
+def test_a_missing_referenced_file_names_its_key(tmp_path: Path, key: str) -> None:
+    section, name = key.split(".")
+    path = tmp_path / "t.yaml"
+    path.write_text(f"state_dir: st\n{section}: {{{name}: nonexist.yaml}}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert e.value.source == str(path) and e.value.key == key
+    assert f"cannot read referenced file {tmp_path / 'nonexist.yaml'}" in e.value.problem
+
+
+def test_settle_longer_than_max_delay_is_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "agent.yaml"
+    path.write_text("state_dir: st\nfiles: {settle: 5, max_delay: 1}\n")
+    with pytest.raises(ConfigError) as e:
+        load_config(path)
+    assert e.value.key == "files.settle" and "max_delay" in e.value.problem
+
+
+def test_check_warns_about_a_root_that_does_not_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_config(tmp_path, files={"roots": [str(tmp_path / "not-yet")]})
+    assert leakwarden_main(["agent", "--config", cfg.source, "--check"]) == 0  # a root may appear later
+    err = capsys.readouterr().err
+    assert "warning" in err and "files.roots[0]" in err and str(tmp_path / "not-yet") in err and "does not exist" in err
+
+
+def _ml_policy(tmp_path: Path, model: Path) -> Path:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(f"version: 1\nml: {{enabled: true, threshold: 0.7, model: {model.name}}}\n")
+    return policy
+
+
+def test_a_bad_ml_model_fails_check_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--check loads what the agent loads, the model included: a broken model is rc 2, no traceback."""
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"this is not a zip archive")
+    cfg = write_config(tmp_path, detection={"policy": str(_ml_policy(tmp_path, bad))})
+    assert leakwarden_main(["agent", "--config", cfg.source, "--check"]) == 2
+    err = capsys.readouterr().err
+    assert "policy.yaml: ml.model:" in err and str(bad) in err and "Traceback" not in err
+
+
+def test_config_hash_covers_the_model_and_the_hash_key_without_revealing_it(tmp_path: Path) -> None:
+    from detectors.ml.model import default_model_path
+
+    model = tmp_path / "model.skops"
+    model.write_bytes(default_model_path().read_bytes())
+    policy = _ml_policy(tmp_path, model)
+    first = write_config(tmp_path, detection={"policy": str(policy)})
+    model.write_bytes(model.read_bytes() + b"\0")  # a swapped model file
+    second = load_config(first.source)
+    assert second.config_hash != first.config_hash and str(model) in second.extra_hashed_files
+    key = tmp_path / "hash.key"
+    key.write_bytes(b"another-organisation-key-0123456789")
+    third = load_config(first.source)
+    assert third.config_hash != second.config_hash
+    assert third.key_fingerprint and third.key_fingerprint != first.key_fingerprint
+    assert key.read_bytes().hex()[:16] not in third.key_fingerprint and b"another" not in third.key_fingerprint.encode()
+
+
+def test_shipped_agent_config_scans_with_patterns_and_ml(tmp_path: Path) -> None:
+    from agent.policies import load_policies
+
+    cfg = load_config(REPO / "configs" / "agent.yaml")
+    assert cfg.detection_policy == str(REPO / "configs" / "policies" / "endpoint.yaml")
+    detectors = {d.id for d in load_policies(cfg).detector.engine.detectors}
+    assert "ml.sensitive_document" in detectors and "pii.cn_resident_id" in detectors
