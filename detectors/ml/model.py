@@ -31,7 +31,8 @@ import sklearn
 import skops.io as sio
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from detectors.ml.features import CharWordHasher, normalise
@@ -208,32 +209,93 @@ def explain_vocabulary(
     return np.array(ranked, dtype=np.int64), [best[b][1] for b in ranked]
 
 
+#: the fewest documents of each class ``train`` accepts: calibration holds out up to
+#: :data:`CALIBRATION_FOLDS` stratified folds, each must test both classes and leave
+#: enough of each to fit on (fewer gives Platt scaling a handful of points to fit)
+MIN_PER_CLASS = 6
+CALIBRATION_FOLDS = 3
+
+
+def _class_counts(y: np.ndarray) -> tuple[int, int]:
+    return int(len(y) - y.sum()), int(y.sum())
+
+
+def too_few(y: np.ndarray, needed: int = MIN_PER_CLASS) -> str | None:
+    """Why ``y`` is too small to train and calibrate on, or None."""
+    public, sensitive = _class_counts(y)
+    if min(public, sensitive) >= needed:
+        return None
+    return (f"training and calibration need at least {needed} non-empty documents of each class "
+            f"(sensitive and public), found {sensitive} sensitive and {public} public")
+
+
+def _stratified_group_folds(y: np.ndarray, g: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k folds of whole groups where every fold tests groups of *both* classes.
+
+    Groups of each class (a group's class is its majority label) are dealt out
+    separately, largest first, each to the fold holding the fewest documents of
+    that class so far. Plain GroupKFold ignores labels: with few groups a fold
+    can hold out only sensitive groups, its model is trained mostly on public
+    ones, and the out-of-fold decisions of different folds are then ordered
+    backwards (a negative calibration slope).
+    """
+    names, inverse = np.unique(g, return_inverse=True)
+    size = np.bincount(inverse)
+    positive = np.bincount(inverse, weights=y)
+    fold_of = np.zeros(len(names), np.int64)
+    for cls in (0, 1):
+        members = np.flatnonzero((positive * 2 >= size) if cls else (positive * 2 < size))
+        load = np.zeros(k)
+        for i in members[np.argsort(-size[members], kind="stable")]:
+            f = int(np.argmin(load))
+            fold_of[i] = f
+            load[f] += size[i]
+    doc_fold = fold_of[inverse]
+    return [(np.flatnonzero(doc_fold != f), np.flatnonzero(doc_fold == f)) for f in range(k)]
+
+
 def splits(labels: np.ndarray, groups: Sequence[str] | None, folds: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
-    """Cross-validation folds holding out whole groups when each class has at least two groups."""
+    """Cross-validation folds, each testing (and training on) both classes.
+
+    Whole groups are held out when each class has at least two groups (at
+    most as many folds as the smaller class has groups); otherwise documents
+    are held out in stratified folds. Either way every fold holds both
+    classes on both sides, so out-of-fold scores of different folds are
+    comparable and a calibration fitted on them is not turned around.
+    """
+    y = np.asarray(labels, dtype=np.int64)
     if groups is not None and len(set(groups)) < len(groups):  # one document per group is no grouping
         g = np.asarray(groups)
-        if min(len(set(g[labels == k])) for k in (0, 1)) >= 2:
-            k = min(folds, len(set(g)))
-            return list(GroupKFold(k).split(labels, labels, g)), True
-    k = max(2, min(folds, int(min(labels.sum(), len(labels) - labels.sum()))))
-    return list(StratifiedKFold(k, shuffle=True, random_state=0).split(labels, labels)), False
+        per_class = [len(set(g[y == k].tolist())) for k in (0, 1)]
+        if min(per_class) >= 2:
+            return _stratified_group_folds(y, g, min(folds, *per_class)), True
+    k = max(2, min(folds, *_class_counts(y)))
+    return list(StratifiedKFold(k, shuffle=True, random_state=0).split(y, y)), False
 
 
-def _platt(texts: Sequence[str], y: np.ndarray, groups: Sequence[str] | None, c: float, folds: int) -> tuple[float, float]:
-    """Fit p = sigmoid(a*d + b) on out-of-fold decision values d."""
+def _platt(texts: Sequence[str], y: np.ndarray, groups: Sequence[str] | None, c: float, folds: int) -> tuple[float, float, float]:
+    """(a, b, out-of-fold ROC-AUC): p = sigmoid(a*d + b) fitted on out-of-fold decision values d."""
     arr = np.asarray(texts, dtype=object)
     decision = np.zeros(len(y))
-    covered = np.zeros(len(y), bool)
     for tr, te in splits(y, groups, folds)[0]:
-        if len(set(y[tr].tolist())) < 2:
-            continue
         pipe = build_pipeline(c).fit(list(arr[tr]), y[tr])
         decision[te] = pipe.decision_function(list(arr[te]))
-        covered[te] = True
-    if len(set(y[covered].tolist())) < 2:
-        return 1.0, 0.0
-    lr = LogisticRegression(C=1.0).fit(decision[covered].reshape(-1, 1), y[covered])
-    return float(lr.coef_[0, 0]), float(lr.intercept_[0])
+    lr = LogisticRegression(C=1.0).fit(decision.reshape(-1, 1), y)
+    return float(lr.coef_[0, 0]), float(lr.intercept_[0]), float(roc_auc_score(y, decision))
+
+
+def check_calibration(calibration: object) -> str | None:
+    """Why a stored (a, b) cannot be used, or None: it must be finite with a > 0.
+
+    A slope a <= 0 turns the classifier around: sensitive documents would
+    score low and public ones high.
+    """
+    if not (isinstance(calibration, (tuple, list)) and len(calibration) == 2
+            and all(isinstance(v, float) and np.isfinite(v) for v in calibration)):
+        return "missing or not two finite numbers"
+    if calibration[0] <= 0:
+        return f"slope a={calibration[0]:.3g} is not positive (the model would score backwards)"
+    return None
 
 
 def train(
@@ -244,7 +306,7 @@ def train(
     c: float = 8.0,
     source: str = "",
     exclude_terms: Sequence[str] = (),
-    calibration_folds: int = 3,
+    calibration_folds: int = CALIBRATION_FOLDS,
     explain: bool = True,
 ) -> Model:
     """Fit a model; labels are 1 for sensitive, 0 for public.
@@ -252,12 +314,29 @@ def train(
     ``groups`` (template, sub-folder) are held out together when the
     probability scaling is fitted, so probabilities describe unseen kinds of
     documents. ``explain=False`` skips the explanation vocabulary (CV folds).
+
+    Raises :class:`ModelError` rather than return a model that cannot be
+    trusted: too few documents of a class, or a calibration that is inverted
+    (slope <= 0) or ranks held-out or training documents no better than chance.
     """
     y = np.asarray(labels, dtype=np.int64)
-    if len(set(y.tolist())) != 2 or min(y.sum(), len(y) - y.sum()) < 2:
-        raise ModelError("training needs at least two documents of each class (sensitive and public)")
+    if problem := too_few(y):
+        raise ModelError(problem)
+    a, b, held_out_auc = _platt(texts, y, groups, c, calibration_folds)
+    if a <= 0 or held_out_auc <= 0.5:
+        raise ModelError(
+            f"refusing to build a model that would score backwards: on held-out "
+            f"{'groups' if splits(y, groups, calibration_folds)[1] else 'documents'} the classifier ranks "
+            f"sensitive above public documents no better than chance (out-of-fold ROC-AUC {held_out_auc:.3f}, "
+            f"calibration slope {a:.3g}). Add more, and more varied, documents of each class "
+            f"(at least {MIN_PER_CLASS} each; sub-folders of similar documents with at least 2 per class)"
+        )
     pipeline = build_pipeline(c)
     pipeline.fit(list(texts), y)
+    train_auc = float(roc_auc_score(y, pipeline.decision_function(list(texts))))
+    if train_auc <= 0.5:
+        raise ModelError(f"refusing to build a model that does not separate its own training documents "
+                         f"(training ROC-AUC {train_auc:.3f})")
     buckets, terms = explain_vocabulary(pipeline, texts, exclude=exclude_terms) if explain else (np.zeros(0, np.int64), [])
     metadata = {
         "format": FORMAT,
@@ -268,12 +347,15 @@ def train(
         "corpus_source": source,
         "documents": int(len(y)),
         "sensitive_documents": int(y.sum()),
-        "calibration": _platt(texts, y, groups, c, calibration_folds),
+        "calibration": (a, b),
     }
     return Model(pipeline, buckets, terms, metadata)
 
 
 def save(model: Model, path: str | Path) -> None:
+    """Write a model file; a model whose calibration would score backwards is never written."""
+    if problem := check_calibration(model.metadata.get("calibration")):
+        raise ModelError(f"{path}: not saved, probability calibration: {problem}")
     payload = dict(model.metadata)
     payload["pipeline"] = model.pipeline
     payload["explain_buckets"] = model.explain_buckets
@@ -308,15 +390,70 @@ def load(path: str | Path) -> Model:
     pipeline = payload.pop("pipeline", None)
     if not isinstance(pipeline, Pipeline) or [n for n, _ in pipeline.steps] != ["features", "tfidf", "clf"] \
             or not isinstance(pipeline.named_steps["features"], CharWordHasher) \
+            or not isinstance(pipeline.named_steps["tfidf"], TfidfTransformer) \
             or not isinstance(pipeline.named_steps["clf"], LogisticRegression):
         raise ModelError(f"{path}: model pipeline has an unexpected structure")
-    buckets = np.asarray(payload.pop("explain_buckets", np.zeros(0, np.int64)), dtype=np.int64)
+    buckets = payload.pop("explain_buckets", np.zeros(0, np.int64))
     terms_blob = payload.pop("explain_terms", "")
+    if not isinstance(terms_blob, str):
+        raise ModelError(f"{path}: explain_terms: expected text, found {type(terms_blob).__name__}")
     terms = terms_blob.split("\n") if terms_blob else []
+    problem = _inconsistency(pipeline, buckets, terms)
+    if problem is None and (bad := check_calibration(payload.get("calibration", (1.0, 0.0)))):
+        problem = f"calibration: {bad}"
+    if problem:
+        raise ModelError(f"{path}: refused, inconsistent model: {problem}")
+    return Model(pipeline, np.asarray(buckets, dtype=np.int64), terms, payload)
+
+
+#: ranges the scorer is written for; values outside them come from a damaged or hand-edited
+#: file, and some (bits=40) would make the scorer allocate terabytes
+_HASHER_RANGES = {"ngram_max": (1, 5), "bits": (10, 24), "max_chars": (1, 1 << 24), "min_word": (1, 24)}
+
+
+def _array(value: object, field: str, kind: str, shape: tuple[int, ...]) -> str | None:
+    if not isinstance(value, np.ndarray):
+        return f"{field}: expected a NumPy array, found {type(value).__name__}"
+    if value.dtype.kind != kind or value.shape != shape:
+        return f"{field}: expected {'float' if kind == 'f' else 'integer'} array of shape {shape}, found {value.dtype} {value.shape}"
+    if kind == "f" and not np.isfinite(value).all():
+        return f"{field}: holds NaN or infinite values"
+    return None
+
+
+def _inconsistency(pipeline: Pipeline, buckets: object, terms: list[str]) -> str | None:
+    """The first field whose type, range or shape does not fit the others, or None.
+
+    skops rebuilds whatever parameters the file holds, so a file whose
+    ``schema.json`` was edited (or damaged) loads fine and fails only when a
+    document is scored; the scorer needs 2**bits == len(idf_) == coef_.shape[1].
+    """
+    hasher: CharWordHasher = pipeline.named_steps["features"]
+    for name, (lo, hi) in _HASHER_RANGES.items():
+        v = getattr(hasher, name, None)
+        if type(v) is not int or not lo <= v <= hi:
+            return f"features.{name}: {v!r} is not an integer in {lo}..{hi}"
+    n = hasher.n_features
+    tfidf: TfidfTransformer = pipeline.named_steps["tfidf"]
+    # Model.score reproduces exactly this weighting; other settings would score differently
+    for name, want in (("sublinear_tf", True), ("use_idf", True), ("norm", "l2")):
+        if getattr(tfidf, name, None) != want:
+            return f"tfidf.{name}: {getattr(tfidf, name, None)!r}, expected {want!r}"
+    idf = getattr(tfidf, "idf_", None)
+    if problem := _array(idf, "tfidf.idf_", "f", (n,)):
+        return f"{problem} (features.bits={hasher.bits} means {n} features)"
+    clf: LogisticRegression = pipeline.named_steps["clf"]
+    for field, value, shape in (("clf.coef_", getattr(clf, "coef_", None), (1, n)),
+                                ("clf.intercept_", getattr(clf, "intercept_", None), (1,))):
+        if problem := _array(value, field, "f", shape):
+            return f"{problem} (features.bits={hasher.bits} means {n} features)" if field == "clf.coef_" else problem
+    classes = getattr(clf, "classes_", None)
+    if not isinstance(classes, np.ndarray) or classes.tolist() != [0, 1]:
+        return f"clf.classes_: {classes!r}, expected [0, 1] (public, sensitive)"
+    if not isinstance(buckets, np.ndarray) or buckets.ndim != 1 or (len(buckets) and buckets.dtype.kind not in "iu"):
+        return "explain_buckets: expected a one-dimensional integer array"
+    if len(buckets) and (buckets.min() < 0 or buckets.max() >= n or (np.diff(buckets) <= 0).any()):
+        return f"explain_buckets: must be increasing feature numbers below {n}"
     if len(terms) != len(buckets):
-        raise ModelError(f"{path}: explanation vocabulary is inconsistent")
-    calibration = payload.get("calibration", (1.0, 0.0))
-    if not (isinstance(calibration, (tuple, list)) and len(calibration) == 2
-            and all(isinstance(v, float) and np.isfinite(v) for v in calibration)):
-        raise ModelError(f"{path}: probability calibration is missing or invalid")
-    return Model(pipeline, buckets, terms, payload)
+        return f"explain_terms: {len(terms)} terms for {len(buckets)} explain_buckets"
+    return None

@@ -15,7 +15,7 @@ else the file-name prefix before ``__`` (the bundled corpus names files
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -63,8 +63,9 @@ def load_folder(directory: str | Path) -> Dataset:
             data.groups.append(group)
             data.paths.append(str(path))
     for name, label in LABELS.items():
-        if data.labels.count(label) < 2:
-            raise ModelError(f"{root}/{name}: needs at least 2 non-empty documents, found {data.labels.count(label)}")
+        if data.labels.count(label) < ml_model.MIN_PER_CLASS:
+            raise ModelError(f"{root}/{name}: needs at least {ml_model.MIN_PER_CLASS} non-empty documents "
+                             f"to train and calibrate on, found {data.labels.count(label)}")
     return data
 
 
@@ -79,34 +80,58 @@ class Evaluation:
     documents: int
     false_positives: list[str]
     false_negatives: list[str]
+    failed_folds: list[str] = field(default_factory=list)
 
     def report(self) -> str:
-        how = "whole groups held out" if self.grouped else "stratified, documents held out"
+        how = "whole groups held out, both classes in every fold" if self.grouped else "stratified, documents held out"
         return "\n".join([
+            *(f"warning: {f}" for f in self.failed_folds),
             f"documents: {self.documents}   cross-validation: {self.folds} folds ({how})",
             f"threshold: {self.threshold:.2f}",
             f"precision: {self.precision:.3f}",
             f"recall:    {self.recall:.3f}",
             f"ROC-AUC:   {self.roc_auc:.3f}",
+            *(["warning: held-out documents are ranked no better than chance (ROC-AUC <= 0.5): the classifier "
+               "does not generalise to unseen groups of this data, and `leakwarden train` may refuse it; "
+               "add more, and more varied, documents of each class"] if self.roc_auc <= 0.5 else []),
         ])
 
 
 def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: float = 8.0) -> tuple[Evaluation, np.ndarray]:
     """Out-of-fold probabilities for every document, each from a model trained
-    (and calibrated) without the document's group."""
-    y = np.asarray(data.labels)
+    (and calibrated) without the document's group.
+
+    Folds are stratified (each tests both classes, see
+    :func:`detectors.ml.model.splits`), and every training fold must be big
+    enough for :func:`detectors.ml.model.train`; otherwise a :class:`ModelError`
+    says how many documents per class are needed.
+    """
+    y = np.asarray(data.labels, dtype=np.int64)
     folds_, grouped = ml_model.splits(y, data.groups, folds)
-    prob = np.full(len(y), 0.5)
+    k = len(folds_)
+    needed = -(-ml_model.MIN_PER_CLASS * k // (k - 1))  # so that each training fold keeps MIN_PER_CLASS
+    prob = np.zeros(len(y))
     texts = np.asarray(data.texts, dtype=object)
     groups = np.asarray(data.groups)
-    for train_idx, test_idx in folds_:
-        if min(y[train_idx].sum(), len(train_idx) - y[train_idx].sum()) < 2:
-            continue  # a fold without both classes cannot train; its documents score 0.5
-        m = ml_model.train(list(texts[train_idx]), y[train_idx], groups=list(groups[train_idx]), c=c, explain=False)
+    failed: list[str] = []
+    for i, (train_idx, test_idx) in enumerate(folds_, 1):
+        where = f"fold {i} of {k} ({'whole groups' if grouped else 'stratified'})"
+        if problem := ml_model.too_few(y[train_idx]):
+            raise ModelError(f"{where}: {problem}; {k}-fold evaluation needs at least {needed} documents "
+                             f"of each class (found {int(y.sum())} sensitive, {int(len(y) - y.sum())} public)")
+        try:
+            m = ml_model.train(list(texts[train_idx]), y[train_idx], groups=list(groups[train_idx]), c=c, explain=False)
+        except ModelError as e:
+            # what `train` would do on this data: refuse. Its test documents stay at p=0 (not
+            # flagged), so the figures count them as missed rather than hide the fold.
+            failed.append(f"{where}: no model, {len(test_idx)} documents count as not flagged: {e}")
+            continue
         prob[test_idx] = m.probabilities(list(texts[test_idx]))
+    if len(failed) == k:
+        raise ModelError("no fold could be trained:\n" + "\n".join(failed))
     pred = prob >= threshold
     ev = Evaluation(
-        folds=len(folds_),
+        folds=k,
         grouped=grouped,
         precision=float(precision_score(y, pred, zero_division=0)),
         recall=float(recall_score(y, pred, zero_division=0)),
@@ -115,6 +140,7 @@ def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: 
         documents=len(y),
         false_positives=[p for p, t, q in zip(data.paths, y, pred) if q and not t],
         false_negatives=[p for p, t, q in zip(data.paths, y, pred) if t and not q],
+        failed_folds=failed,
     )
     return ev, prob
 
