@@ -24,6 +24,12 @@ log = logging.getLogger("agent.scan")
 
 _SEVERITIES = ("low", "medium", "high", "critical")
 CACHE_MIN_SCAN_S = 0.005
+# List attributes kept on the wire, by name: only those known to hold no raw value. ``features``
+# is the ML detector's explanation: training-vocabulary terms (words and character n-grams that
+# occur in many training documents), never text found only in the scanned file (detectors/ml/model.py).
+LIST_ATTRIBUTES = {"features"}
+LIST_MAX_ITEMS = 16
+LIST_ITEM_MAX_CHARS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +72,18 @@ def finding_to_wire(f: Any, path: str) -> dict[str, Any]:
     }
     attrs = d.get("attributes")
     if attrs:
-        out["attributes"] = {str(k): v for k, v in attrs.items() if isinstance(v, (str, int, float, bool)) or v is None}
+        out["attributes"] = wire_attributes(attrs)
+    return out
+
+
+def wire_attributes(attrs: dict[str, Any]) -> dict[str, Any]:
+    """Scalars, and the named explanation lists bounded in length (items and characters)."""
+    out: dict[str, Any] = {}
+    for k, v in attrs.items():
+        if isinstance(v, (str, int, float, bool)) or v is None:
+            out[str(k)] = v
+        elif k in LIST_ATTRIBUTES and isinstance(v, (list, tuple)):
+            out[str(k)] = [str(x)[:LIST_ITEM_MAX_CHARS] for x in v[:LIST_MAX_ITEMS] if isinstance(x, (str, int, float))]
     return out
 
 
@@ -82,18 +99,21 @@ def relocate(findings: list[dict[str, Any]], old: str, new: str) -> list[dict[st
 
 
 class ContentScanner:
-    def __init__(self, *, policy: str | None, hash_key: bytes, index: Index, max_file_size: int, enabled: bool = True) -> None:
+    def __init__(self, *, policy: str | None, hash_key: bytes, index: Index, max_file_size: int, enabled: bool = True,
+                 detector: Any = None) -> None:
+        """``detector``: a ready detectors.scan.Scanner (agent/policies.py built and validated it), else one is built."""
         self.hash_key = hash_key
         self.index = index
         self.max_file_size = max_file_size
         self.enabled = enabled
         self.skipped_budget = 0
-        self._scanner: Any = None
-        if enabled:
+        self._scanner: Any = detector
+        if enabled and detector is None:
             from detectors.policy import load_policy  # imported here: `leakwarden agent --help` stays light
             from detectors.scan import Scanner
 
             self._scanner = Scanner(policy=load_policy(policy), hash_key=hash_key)
+        if enabled:
             # The first scan imports the extractors (office, PDF, archives...): ~1 s that would
             # otherwise land on the first files written and queue everything behind them.
             self._scanner.scan_bytes(b"LeakWarden start-up\n", name="start-up.txt")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.agent.conftest import REPO, SENSITIVE, needs_root, wait_for, write_config
+from tests.agent.conftest import REPO, SENSITIVE, events_of, needs_root, wait_for, write_config
 from tests.agent.receiver import Receiver
 
 
@@ -123,3 +123,79 @@ def test_unprivileged_agent_runs_with_reduced_monitors_and_says_so(tmp_path: Pat
     wait_for(lambda: receiver.of_kind("file.create"), timeout=15)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 0
+
+
+def _lines(log: Path) -> list[dict]:
+    return [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+
+
+def test_sighup_with_a_broken_policy_or_model_keeps_the_agent_running_and_applies_log_settings(
+        tmp_path: Path, receiver: Receiver, procs) -> None:
+    devices = tmp_path / "devices.yaml"
+    devices.write_text("default: alert\n")
+    cfg = write_config(tmp_path, collector={"url": receiver.url, "enroll_secret": receiver.enroll_secret},
+                       heartbeat_interval=0.5, devices={"enabled": False, "policy": str(devices)})
+    log = tmp_path / "agent.log"
+    p = _start(cfg.source, log)
+    procs.append(p)
+    wait_for(lambda: receiver.of_kind("agent.heartbeat"), timeout=20)
+    # A broken device policy: refused, naming the file and the key; the agent keeps its old config.
+    devices.write_text("default: allo\n")
+    p.send_signal(signal.SIGHUP)
+    refused = wait_for(lambda: [r for r in _lines(log) if r["msg"].startswith("reload refused")])[0]
+    assert refused["file"] == str(devices) and refused["key"] == "default"
+    # A broken ML model in the detection policy: refused too (the model is loaded before anything stops).
+    devices.write_text("default: alert\n")
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"garbage")
+    (tmp_path / "policy.yaml").write_text("version: 1\nml: {enabled: true, model: bad.skops}\n")
+    data = yaml.safe_load(Path(cfg.source).read_text())
+    data["detection"]["policy"] = str(tmp_path / "policy.yaml")
+    Path(cfg.source).write_text(yaml.safe_dump(data))
+    p.send_signal(signal.SIGHUP)
+    wait_for(lambda: len([r for r in _lines(log) if r["msg"].startswith("reload refused")]) == 2)
+    refused = [r for r in _lines(log) if r["msg"].startswith("reload refused")][1]
+    assert refused["file"] == str(tmp_path / "policy.yaml") and refused["key"] == "ml.model"
+    assert not any(r["msg"] in ("reloading", "agent stopped") for r in _lines(log))
+    assert p.poll() is None
+    n = len(receiver.of_kind("agent.heartbeat"))
+    wait_for(lambda: len(receiver.of_kind("agent.heartbeat")) > n + 1)  # still alive and reporting
+    Path(cfg.files.roots[0], "while-refused.txt").write_bytes(SENSITIVE)
+    wait_for(lambda: receiver.of_kind("file.create"), timeout=15)
+    # A valid config with new log settings: applied by the reload.
+    del data["detection"]["policy"]
+    new_log = tmp_path / "reloaded.log"
+    data["log"] = {"level": "debug", "file": str(new_log)}
+    Path(cfg.source).write_text(yaml.safe_dump(data))
+    p.send_signal(signal.SIGHUP)
+    wait_for(lambda: new_log.exists() and any(r["msg"] == "reloaded" for r in _lines(new_log)), timeout=20)
+    assert any(r["level"] == "debug" for r in _lines(new_log))  # log.level: debug applied
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 0
+
+
+def test_a_bad_ml_model_stops_start_up_cleanly(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(b"garbage")
+    (tmp_path / "policy.yaml").write_text("version: 1\nml: {enabled: true, model: bad.skops}\n")
+    cfg = write_config(tmp_path, detection={"policy": str(tmp_path / "policy.yaml")})
+    out = subprocess.run([sys.executable, "-m", "leakwarden.cli", "agent", "--config", cfg.source],
+                         cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert f"leakwarden agent: {tmp_path / 'policy.yaml'}: ml.model: {bad}" in out.stderr
+
+
+def test_signals_during_start_up_wait_for_it_and_then_drain(tmp_path: Path, procs) -> None:
+    cfg = write_config(tmp_path)
+    log = tmp_path / "agent.log"
+    p = _start(cfg.source, log)
+    procs.append(p)
+    # "agent starting" is logged before the detectors and the monitors are set up (seconds).
+    wait_for(lambda: log.exists() and "agent starting" in log.read_text(), interval=0.01)
+    p.send_signal(signal.SIGHUP)
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=60) == 0  # not 129 (killed by SIGHUP) and not -15
+    msgs = [r["msg"] for r in _lines(log)]
+    assert msgs.index("agent started") < msgs.index("reloading") < msgs.index("agent stopped")
+    assert events_of(cfg.state_dir, "agent.stopped")

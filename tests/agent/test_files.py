@@ -350,3 +350,38 @@ def test_a_missing_or_deleted_root_is_reported_and_watched_again_when_it_appears
     (root / "c.txt").write_bytes(SENSITIVE + b"c\n")
     wait_for(lambda: [e for e in events_of(cfg.state_dir, "file.create") if e["file"]["path"] == str(root / "c.txt")])
     assert agent.pipeline.files.root_intact(str(root))
+
+
+ML_DOC = ("鼎盛置业有限公司\n内部通报（LGL-2019-784）\n战略发展部石涛梓同志在朱雀项目中擅自向供应商透露公司报价，给公司造成损失约2.8亿元。\n"
+          "本通报发至各部门经理，由经理向本部门员工口头传达，不张贴、不外发。\n经调查核实，决定给予叶琪记过处分，并调离现岗位。\n"
+          "请全体员工引以为戒，严格遵守公司信息管理规定，未公开的经营数据一律不得外传。\n如发现类似情况，请直接向审计部姚秀秀反映，公司将为举报人保密。\n"
+          "总经理办公室 2019年11月2日\n")
+
+
+def test_ml_findings_keep_their_explanation_on_the_wire(tmp_path: Path, run_agent) -> None:
+    import msgspec
+
+    from agent.scanning import LIST_ITEM_MAX_CHARS, LIST_MAX_ITEMS
+    from leakwarden import wire
+    from tests.agent.conftest import REPO
+
+    cfg = write_config(tmp_path, detection={"policy": str(REPO / "configs" / "policies" / "endpoint.yaml")})
+    run_agent(cfg)
+    (Path(cfg.files.roots[0]) / "notice.txt").write_text(ML_DOC)
+    ev = wait_for(lambda: events_of(cfg.state_dir, "file.create"), timeout=15)[0]
+    ml = [f for f in ev["findings"] if f["detector"] == "ml.sensitive_document"]
+    assert ml, "the endpoint policy's classifier flags this internal notice"
+    features = ml[0]["attributes"]["features"]
+    assert features and all(isinstance(t, str) and 0 < len(t) <= LIST_ITEM_MAX_CHARS for t in features)
+    assert len(features) <= LIST_MAX_ITEMS and all(t in ML_DOC.lower() for t in features)
+    assert ml[0]["attributes"]["probability"] >= 0.7
+    msgspec.json.decode(msgspec.json.encode(ev), type=wire.Event)  # within the wire schema as it is
+
+
+def test_only_named_list_attributes_reach_the_wire_and_bounded() -> None:
+    from agent.scanning import wire_attributes
+
+    out = wire_attributes({"features": [f"term{i}" for i in range(40)] + ["x" * 500], "values": ["4403051985"],
+                           "probability": 0.9, "nested": {"a": 1}})
+    assert out["probability"] == 0.9 and "values" not in out and "nested" not in out
+    assert out["features"] == [f"term{i}" for i in range(16)]
