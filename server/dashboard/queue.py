@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
@@ -151,15 +152,14 @@ async def risk_page(store: Store, qq: QueueQuery, tz: dt.tzinfo, limit: int) -> 
     return QueuePage(page.items, cursor)
 
 
-async def iterate(store: Store, qq: QueueQuery, tz: dt.tzinfo, *, batch: int = 500, maximum: int = 100_000):
-    """Every alert of the filter in queue order (CSV export), page by page."""
-    seen = 0
+async def pages(store: Store, qq: QueueQuery, tz: dt.tzinfo, *, batch: int = 2000) -> AsyncIterator[list[Alert]]:
+    """Every alert of the filter in queue order (CSV export), one keyset page at a time: no cap,
+    and memory for one page whatever the total."""
     cursor = ""
-    while seen < maximum:
-        page = await risk_page(store, replace(qq, cursor=cursor), tz, min(batch, maximum - seen))
-        for alert in page.items:
-            yield alert
-        seen += len(page.items)
+    while True:
+        page = await risk_page(store, replace(qq, cursor=cursor), tz, batch)
+        if page.items:
+            yield page.items
         if page.next_cursor is None:
             return
         cursor = page.next_cursor

@@ -14,7 +14,7 @@ from multidict import MultiDict, MultiMapping
 
 from server.dashboard import actions
 from server.dashboard.evidence import describe_location, event_facts
-from server.dashboard.queue import FAMILIES_KNOWN, RANGES, iterate, newer_than, newest_id, parse_query, risk_page
+from server.dashboard.queue import FAMILIES_KNOWN, RANGES, newer_than, newest_id, pages, parse_query, risk_page
 from server.dashboard.render import ERRORS, error_page, rejected, render, translator
 from server.dashboard.security import SECURITY_HEADERS
 from server.dashboard.session import PageError, redirect, require, safe_next
@@ -130,12 +130,14 @@ async def export(request: web.Request) -> web.StreamResponse:
         "id", "time", "level", "score", "status", "assignee", "title", "host", "user", "channel", "path",
         "detectors", "sla_deadline", "incident_id")])
     await response.write(("\ufeff" + buf.getvalue()).encode())  # BOM: spreadsheet programs read UTF-8 (中文)
-    async for a in iterate(request.app[STORE], qq, request.app[DASHBOARD].tz):
+    # every matching alert, page by page (keyset): no row cap, one page in memory
+    async for page in pages(request.app[STORE], qq, request.app[DASHBOARD].tz):
         buf.seek(0)
         buf.truncate()
-        writer.writerow([csv_cell(v) for v in (
-            a.id, t.iso(a.time), a.level, a.score, a.status, a.assignee, a.title, a.host, a.user, a.channel,
-            a.path, " ".join(a.detectors), t.iso(a.sla_deadline), a.incident_id)])
+        for a in page:
+            writer.writerow([csv_cell(v) for v in (
+                a.id, t.iso(a.time), a.level, a.score, a.status, a.assignee, a.title, a.host, a.user, a.channel,
+                a.path, " ".join(a.detectors), t.iso(a.sla_deadline), a.incident_id)])
         await response.write(buf.getvalue().encode())
     await response.write_eof()
     return response
