@@ -172,6 +172,60 @@ async def test_outbox_admin_api(tmp_path: Path, receiver: HttpReceiver) -> None:
         await client.close()
 
 
+async def test_dead_letters_filtered_paged_and_retried_in_bulk(tmp_path: Path, receiver: HttpReceiver) -> None:
+    receiver.status = 410  # permanent refusal: every row dead at its first try
+    client = await app_client(tmp_path, {
+        "destinations": {"hook": {"type": "webhook", "url": receiver.url("/hook")},
+                         "other": {"type": "webhook", "url": receiver.url("/other")}},
+        "routes": [{"to": ["hook", "other"]}], "outbox": {"poll_interval": 0.05}, "dedup": {"window": 0}})
+    try:
+        agent_id, headers = await enroll(client)
+        events = [event(i, findings=[finding(path=f"/home/u/doc{i}.txt")]) for i in range(1, 6)]
+        r = await client.post("/api/v1/events", json=batch(agent_id, events), headers=headers)
+        assert r.status == 200, await r.text()
+        await until(lambda: client.server.app[FORWARDER].stats.dead == 10)
+        admin, analyst = await person(client, "admin"), await person(client, "analyst")
+
+        pages, before = [], None
+        while True:  # keyset pages of two: every dead row of "hook" once, newest first
+            r = await client.get("/api/v1/outbox?status=dead&destination=hook&limit=2"
+                                 + (f"&before={before}" if before else ""), headers=admin)
+            page = await documented(r, "/api/v1/outbox", "get")
+            pages.append([i["id"] for i in page["items"]])
+            assert all(i["destination"] == "hook" and i["status"] == "dead" for i in page["items"])
+            before = page["next_before"]
+            if before is None:
+                break
+        hook_ids = [i for p in pages for i in p]
+        assert [len(p) for p in pages] == [2, 2, 1] and hook_ids == sorted(hook_ids, reverse=True)
+        assert len(set(hook_ids)) == 5 and page["depth"] == {"dead": 10}
+        r = await client.get("/api/v1/outbox?before=0", headers=admin)
+        assert r.status == 400 and (await documented(r, "/api/v1/outbox", "get"))["field"] == "before"
+
+        path = "/api/v1/outbox/retry"
+        assert (await client.post(path, json={"destination": "hook"}, headers=analyst)).status == 403
+        assert (await client.post(path, json={"destination": "hook"})).status == 401
+        for bad, field in (({}, "$"), ({"ids": [0]}, "$.ids[0]"), ({"ids": list(range(1, 1002))}, "$.ids"),
+                           ({"destination": "hook", "extra": 1}, "$.extra")):
+            r = await client.post(path, json=bad, headers=admin)
+            assert r.status == 422 and (await documented(r, path, "post"))["field"] == field, bad
+        receiver.status = 200
+        r = await client.post(path, json={"destination": "hook"}, headers=admin)
+        assert r.status == 200 and await documented(r, path, "post") == {"retried": 5, "ids": sorted(hook_ids)}
+        await until(lambda: len(receiver.at("/hook")) == 5)
+        others = [i["id"] for i in (await (await client.get("/api/v1/outbox?status=dead", headers=admin)).json())
+                  ["items"]]
+        assert len(others) == 5
+        r = await client.post(path, json={"ids": others[:2] + hook_ids[:1]}, headers=admin)  # delivered: not dead
+        assert (await documented(r, path, "post")) == {"retried": 2, "ids": sorted(others[:2])}
+        await until(lambda: len(receiver.at("/other")) == 2)
+        audit = await (await client.get("/api/v1/audit?target_type=outbox", headers=admin)).json()
+        entries = audit["items"] if isinstance(audit, dict) else audit
+        assert sorted(e["detail"]["count"] for e in entries if e["action"] == "outbox.retry") == [2, 5]
+    finally:
+        await client.close()
+
+
 async def test_overdue_alert_escalates_and_resolution_needs_a_note(tmp_path: Path, receiver: HttpReceiver) -> None:
     client = await app_client(tmp_path, {
         "destinations": {"soc": {"type": "webhook", "url": receiver.url("/soc")},
