@@ -173,6 +173,7 @@ class CaptureMonitor:
 
     def __init__(self, out: "queue.Queue[object]") -> None:
         self.out = out
+        self.drops = 0  # names lost to a full agent queue
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sock: socket.socket | None = None
@@ -228,4 +229,4 @@ class CaptureMonitor:
                     try:
                         self.out.put_nowait(NameSeen(ip, name, source, now))
                     except queue.Full:
-                        pass
+                        self.drops += 1  # reported in heartbeats (monitor_drops)

@@ -135,11 +135,15 @@ def device_key(ident: dict[str, Any]) -> str:
 class DevicesMonitor:
     name = "devices"
 
-    def __init__(self, out: "queue.Queue[object]", declared_removable: tuple[str, ...], mountinfo: str = MOUNTINFO) -> None:
+    def __init__(self, out: "queue.Queue[object]", declared_removable: tuple[str, ...], mountinfo: str = MOUNTINFO,
+                 known_mounts: dict[str, tuple[str, str]] | None = None) -> None:
+        """``known_mounts``: the mount table a previous instance already reported (a SIGHUP reload
+        carries it over, so mounted media are not reported, counted and remounted again)."""
         self.out = out
+        self.drops = 0  # blocking puts: nothing is dropped
         self.declared = declared_removable
         self.mountinfo = mountinfo
-        self.mounts: dict[str, tuple[str, str]] = {}
+        self.mounts: dict[str, tuple[str, str]] = dict(known_mounts or {})
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

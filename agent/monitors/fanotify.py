@@ -76,6 +76,7 @@ class FanotifyMonitor:
 
     def __init__(self, out: "queue.Queue[object]") -> None:
         self.out = out
+        self.drops = 0  # accesses lost to a full agent queue
         self.proc: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._read_marked: set[str] = set()
@@ -150,7 +151,8 @@ class FanotifyMonitor:
             try:
                 self.out.put_nowait(FileAccess(d["path"], d["pid"], d["write"], d["time"], d.get("process"), d.get("exe"), d.get("user")))
             except queue.Full:
-                pass  # attribution is best effort; content events are protected by the overflow path
+                # Attribution is best effort (content events are protected by the overflow path), but counted.
+                self.drops += 1
         if self.proc is not None:  # the helper died while we were running
             self.out.put(MonitorState(self.name, "degraded", "fanotify helper exited", time.time()))
 

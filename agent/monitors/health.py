@@ -20,6 +20,7 @@ class HealthMonitor:
 
     def __init__(self, out: "queue.Queue[object]", period: float = 1.0) -> None:
         self.out = out
+        self.drops = 0
         self.period = period
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -38,4 +39,4 @@ class HealthMonitor:
             try:
                 self.out.put(Tick(time.time()), timeout=self.period)
             except queue.Full:
-                pass  # the dispatcher is behind; the missing heartbeat is the signal
+                self.drops += 1  # the dispatcher is behind; the missing heartbeat is the signal

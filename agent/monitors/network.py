@@ -114,6 +114,7 @@ class NetworkMonitor:
 
     def __init__(self, out: "queue.Queue[object]", *, interval: float, include_loopback: bool) -> None:
         self.out = out
+        self.drops = 0  # samples lost to a full agent queue
         self.interval = interval
         self.include_loopback = include_loopback
         self._seen: dict[tuple, int] = {}  # connection key -> bytes acked at the last sample
@@ -185,10 +186,13 @@ class NetworkMonitor:
         self.out.put(MonitorState(self.name, "ok", None, time.time()))
         while not self._stop.wait(self.interval):
             try:
-                for ev in self.sample():
+                events = self.sample()
+                for i, ev in enumerate(events):
                     try:
                         self.out.put_nowait(ev)
                     except queue.Full:
+                        # The queue is full: the rest of this sample is lost, and counted (heartbeat monitor_drops).
+                        self.drops += len(events) - i
                         break
             except Exception as e:  # a broken sample must not kill the monitor thread
                 log.exception("network sample failed")

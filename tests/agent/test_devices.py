@@ -156,3 +156,33 @@ def test_udev_identity_of_a_usb_stick_via_umockdev(tmp_path: Path) -> None:
     assert (ident["vendor"], ident["fs_uuid"], ident["label"], ident["size"]) == ("SanDisk", "1234-ABCD", "LWSTICK", 30029824 * 512)
     assert got["key"] == "usb:0781:5567:4C530001230517116243"
     assert got["action"] == "alert"  # the shipped policy's default for unknown sticks
+
+
+def test_reloads_do_not_report_a_mounted_stick_again(tmp_path: Path, stick, run_agent) -> None:
+    """SIGHUP used to rebuild the device monitor: each reload re-reported (and re-counted, and
+    remounted) every mounted medium. Mounted media carry over; the stick stays watched."""
+    img, mnt = stick
+    policy = _policy(tmp_path, [], revoked=[{"fs_uuid": FS_UUID, "reason": "reported lost"}])
+    cfg = write_config(tmp_path, devices={"enabled": True, "removable_mounts": [str(mnt)], "policy": policy})
+    agent = run_agent(cfg)
+    subprocess.run(["mount", "-o", "loop", str(img), str(mnt)], check=True)
+    first = wait_for(lambda: events_of(cfg.state_dir, "device.mount"))[0]["attributes"]
+    assert first["sightings"] == 1 and first["remounted_readonly"] is True
+    subprocess.run(["mount", "-o", "remount,rw", str(mnt)], check=True)  # the owner re-enables writing
+    assert agent.reload() and agent.reload()
+    wait_for(lambda: agent.pipeline.idle.is_set())
+    assert len(events_of(cfg.state_dir, "device.mount")) == 1  # not reported, counted or remounted again
+    assert "ro" not in _mount_options(mnt)
+    (mnt / "copy.txt").write_bytes(SENSITIVE)  # still watched after the reloads, on the removable channel
+    ev = wait_for(lambda: [e for e in events_of(cfg.state_dir) if e["kind"] in ("file.create", "file.write")])[0]
+    assert ev["channel"] == "removable" and ev["device"]["fs_uuid"] == FS_UUID
+    subprocess.run(["umount", str(mnt)], check=True)
+    wait_for(lambda: events_of(cfg.state_dir, "device.unmount"))
+
+
+def _mount_options(mnt: Path) -> list[str]:
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        parts = line.split()
+        if parts[4] == str(mnt):
+            return parts[5].split(",")
+    return []

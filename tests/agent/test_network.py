@@ -195,3 +195,31 @@ def test_process_that_read_a_sensitive_file_then_sends_out_is_flagged(tmp_path: 
     assert ev["attributes"]["rule"] == "sensitive_read_then_send"
     assert ev["attributes"]["detectors"] == ["pii.cn_resident_id"]
     assert ev["destination"]["bytes_sent"] >= len(SENSITIVE) * 100
+
+
+def test_samples_that_do_not_fit_a_full_queue_are_counted(sink: Sink) -> None:
+    full: queue.Queue[object] = queue.Queue(maxsize=2)
+    full.put("the dispatcher is behind")  # the monitor's own "ok" state takes the last slot
+    mon = NetworkMonitor(full, interval=0.2, include_loopback=True)
+    conns = [socket.create_connection(sink.addr) for _ in range(3)]
+    try:
+        for c in conns:
+            c.sendall(b"x" * 1000)
+        mon.start()
+        wait_for(lambda: mon.drops >= 3)  # three new connections in the first sample, none fitted
+    finally:
+        mon.stop()
+        for c in conns:
+            c.close()
+
+
+def test_heartbeats_report_queue_depth_and_drops_per_monitor(tmp_path: Path, run_agent, sink: Sink) -> None:
+    cfg = write_config(tmp_path, network={"enabled": True, "interval": 0.2, "include_loopback": True, "capture": "off"},
+                       heartbeat_interval=0.5)
+    agent = run_agent(cfg)
+    net = next(m for m in agent.monitors if m.name == "network")
+    net.drops = 7  # what the monitor counted (the counting itself is tested above on a real full queue)
+    hb = wait_for(lambda: [e["attributes"] for e in events_of(cfg.state_dir, "agent.heartbeat")
+                           if e["attributes"]["monitor_drops"].get("network") == 7])[0]
+    assert hb["queue_max"] == cfg.files.queue_max and 0 <= hb["queue_depth"] <= hb["queue_max"]
+    assert {"files", "health", "network"} <= set(hb["monitor_drops"])
