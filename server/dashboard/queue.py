@@ -165,12 +165,32 @@ async def pages(store: Store, qq: QueueQuery, tz: dt.tzinfo, *, batch: int = 200
         cursor = page.next_cursor
 
 
-async def newer_than(store: Store, qq: QueueQuery, tz: dt.tzinfo, after_id: int, limit: int = 50) -> list[Alert]:
-    """Alerts of the filter created after ``after_id`` (live updates), worst first."""
-    page = await store.list_alerts(replace(base_filter(qq, tz), limit=limit))
-    fresh = [a for a in page.items if a.id > after_id]
-    fresh.sort(key=lambda a: (-a.score, -a.id))
-    return fresh
+#: new alerts a live poll sends at most; the rest follow in the next polls
+LIVE_BATCH = 100
+#: new alerts a live poll looks through; a bigger burst reloads the page instead
+LIVE_WINDOW = 1000
+
+
+async def newer_than(store: Store, qq: QueueQuery, tz: dt.tzinfo, after_id: int, *, limit: int = LIVE_BATCH,
+                     window: int = LIVE_WINDOW) -> list[Alert] | None:
+    """The oldest ``limit`` alerts of the filter created after ``after_id``, worst first (live
+    updates; the caller moves its mark to the highest id sent, so the next poll sends the rest).
+    None when more than ``window`` arrived: the page must reload rather than skip any."""
+    flt = replace(base_filter(qq, tz), limit=min(500, window + 1))
+    fresh: list[Alert] = []
+    while True:
+        page = await store.list_alerts(flt)
+        newer = [a for a in page.items if a.id > after_id]
+        fresh += newer
+        if len(fresh) > window:
+            return None
+        if len(newer) < len(page.items) or page.next_cursor is None:
+            break
+        flt = replace(flt, before_id=page.next_cursor)
+    fresh.sort(key=lambda a: a.id)
+    batch = fresh[:limit]
+    batch.sort(key=lambda a: (-a.score, -a.id))
+    return batch
 
 
 async def newest_id(store: Store, qq: QueueQuery, tz: dt.tzinfo) -> int:

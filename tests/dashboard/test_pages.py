@@ -345,3 +345,35 @@ async def test_agents_page_shows_a_skewed_clock(collector: Collector, alice) -> 
     assert "Clock 12 s" not in html  # within agents.clock_skew_tolerance
     zh = await (await alice.get(collector.url + "/agents", headers={"Accept-Language": "zh-CN"})).text()
     assert "时钟慢 3,600 秒" in zh
+
+
+async def test_live_updates_send_a_burst_over_several_polls_and_reload_for_a_flood(collector: Collector,
+                                                                                  alice) -> None:
+    from server.dashboard.queue import LIVE_BATCH, LIVE_WINDOW
+    # closed alerts (status=any shows them): the open queue the other tests walk stays as seeded
+    url = collector.url + "/alerts/live?host=burst-host&status=any&since="
+    html = await (await alice.get(collector.url + "/alerts?host=burst-host&status=any")).text()
+    since = int(re.search(r"since=(\d+)", html).group(1))
+    now = time.time()
+    burst = []
+    async with collector.store.transaction() as tx:
+        for i in range(LIVE_BATCH + 20):
+            burst.append((await tx.insert_alert(make_alert(i, level="high", score=60 + i % 30, host="burst-host",
+                                                           user="u", path=f"/tmp/b{i}.txt",
+                                                           detectors=["pii.email"], now=now,
+                                                           status="false_positive"))).id)
+    shown: list[int] = []
+    for _ in range(4):
+        r = await alice.get(url + str(since), headers={"HX-Request": "true"})
+        html = await r.text()
+        shown += [int(x) for x in re.findall(r'<tr class="new-row" data-alert-id="(\d+)"', html)]
+        since = int(re.search(r"since=(\d+)", html).group(1))
+    assert sorted(shown) == sorted(burst), "every alert of the burst appears once"
+    # more than a poll can look through: the page reloads instead of skipping any
+    async with collector.store.transaction() as tx:
+        for i in range(LIVE_WINDOW + 1):
+            await tx.insert_alert(make_alert(i, level="low", score=20, host="burst-host", user="u",
+                                             path=f"/tmp/f{i}.txt", detectors=["pii.email"], now=now,
+                                             status="false_positive"))
+    r = await alice.get(url + str(since), headers={"HX-Request": "true"})
+    assert r.headers.get("HX-Refresh") == "true"

@@ -65,6 +65,13 @@ async def live(request: web.Request) -> web.StreamResponse:
     qq = parse_query(request.query)
     after = _int(request.query.get("since")) or 0
     fresh = await newer_than(request.app[STORE], qq, request.app[DASHBOARD].tz, after)
+    if fresh is None:
+        # too many arrived to send as rows: htmx reloads the page, which shows them all in the queue
+        response = render(request, "alerts_live.html", {"qq": qq, "fresh": [], "newest": after,
+                                                         "can_write": me.can_write})
+        response.headers["HX-Refresh"] = "true"
+        return response
+    # the mark moves only as far as what was sent: a burst arrives over several polls, none skipped
     newest = max([after] + [a.id for a in fresh])
     return render(request, "alerts_live.html", {"qq": qq, "fresh": fresh, "newest": newest,
                                                 "can_write": me.can_write})
