@@ -58,8 +58,10 @@ PF_FOLLOW = f"{PF_STAR}|{PF_CN_TRAIL}|）|】|\u3000|\u200b|\ufeff|–|—|\u202
 #: what may precede an English marking word: a little ASCII ("Classification:",
 #: a copy number, an organisation's name)
 PF_EN_LEAD = "[\\t\\x20-\\x7e]{0,24}"
-#: distribution notices that may follow a Chinese marking after a comma (内部资料，请勿外传)
-PF_CN_NOTICE = "请勿|請勿|严禁|嚴禁|禁止|不得|注意|妥善"
+#: distribution notices that end a Chinese marking line; after a comma (内部资料，请勿外传)
+#: only the notice itself is anchored, the window holds the word (cheaper than a clause
+#: of every token followed by every punctuation mark)
+PF_CN_NOTICE = "请勿外传|請勿外傳|严禁外传|嚴禁外傳|禁止外传|不得外传|不得外傳|注意保密|妥善保管"
 
 
 def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
@@ -87,7 +89,7 @@ def edge_prefilter(tokens: Sequence[str], *, trail: str = "") -> str:
         clauses.append(f"{alt}[ \\t]*{trail}")
     cn = "|".join(t for t in tokens if not t.isascii())
     if cn:
-        clauses.append(f"(?:{cn})(?:，|,|、|·|；)(?:{PF_CN_NOTICE})")
+        clauses.append(f"(?:{PF_CN_NOTICE})[ \\t]*{PF_EOL}")
         clauses.append(f"(?:密级|密級)(?:[ \\t:]|：|\u3000|[和及]保密期限)*(?:{cn})")
     en = "|".join(t for t in tokens if t.isascii())
     if en:

@@ -160,6 +160,8 @@ BODY = "\n\n根据年度工作安排，各部门应于下周三前提交预算�
         ("[CONFIDENTIAL]", "marking.us_classification", "CONFIDENTIAL"),  # capitals alone: a US banner
         ("机  密", "marking.cn_state_secret", "机  密"),
         ("绝\u3000密★长期", "marking.cn_state_secret", "绝\u3000密★长期"),
+        ("秘 密 ★1年", "marking.cn_state_secret", "秘 密 ★1年"),
+        ("公司机密，请勿外传", "marking.corporate", "公司机密"),
         ("内部资料，请勿外传", "marking.cn_work_secret", "内部资料"),
         ("Privileged & Confidential", "marking.corporate", "Privileged & Confidential"),
         ("Confidential - Attorney Client Privileged", "marking.corporate", "Confidential"),
