@@ -54,6 +54,66 @@ def _declared_limit(walk: Walk, size: int | None, compressed: int | None) -> str
     return None
 
 
+class CrcChecked(io.RawIOBase):
+    """A ZIP member read with zipfile's CRC check turned off and done here instead.
+
+    zipfile raises ``BadZipFile`` only once the whole member has been read, so
+    the content of a member whose CRC bytes were altered would be lost (unzip
+    still extracts it). A tampered archive must not hide its text: the bytes
+    are handed over, and a wrong CRC is recorded on the walk for a notice.
+    """
+
+    def __init__(self, raw: zipfile.ZipExtFile, info: zipfile.ZipInfo, walk: Walk) -> None:
+        super().__init__()
+        self._raw = raw
+        raw._expected_crc = None  # type: ignore[attr-defined]  # private, but the only switch there is
+        self._info = info
+        self._walk = walk
+        self._crc = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read1(len(b)) if len(b) else b""
+        n = len(data)
+        b[:n] = data
+        if n:
+            self._crc = zlib.crc32(data, self._crc)
+        elif len(b) and not self._done:
+            self._done = True
+            if self._crc != self._info.CRC:
+                self._walk.bad_crc.append((self._info.filename, self._info.CRC, self._crc))
+        return n
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+def open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, walk: Walk) -> CrcChecked:
+    """Open a member for reading; a bad CRC is recorded, not raised (see CrcChecked)."""
+    return CrcChecked(zf.open(info), info, walk)
+
+
+def crc_notices(walk: Walk, display: str, *, member: bool = False) -> Iterator[Notice]:
+    """Notices for the members of ``display`` read so far whose CRC was wrong.
+
+    ``member``: ``display`` is the member itself (a ZIP member), else the
+    document whose part it was (``a.docx``, part ``word/document.xml``).
+    """
+    while walk.bad_crc:
+        name, stored, actual = walk.bad_crc.pop(0)
+        what = "" if member else f"part {name}: "
+        yield Notice("error", display,
+                     f"{what}bad CRC-32 (stored {stored:08x}, content {actual:08x}): damaged or altered "
+                     "after packing; content scanned anyway",
+                     {"bad_crc": True, **({} if member else {"part": name})})
+
+
 def _zip_name(info: zipfile.ZipInfo) -> str:
     # Without the UTF-8 flag zipfile decodes names as cp437; archives made on
     # Chinese Windows hold GBK there (and many tools write UTF-8 regardless).
@@ -159,13 +219,14 @@ def extract_zip_members(zf: zipfile.ZipFile, blob: Blob, walk: Walk,
                 return
             continue
         try:
-            raw = zf.open(info)
+            raw = open_member(zf, info, walk)
         except (NotImplementedError, zipfile.BadZipFile, OSError, ValueError, RuntimeError) as e:
             yield Notice("error", display, f"cannot open ZIP member: {e}")
             continue
         reader = LimitedReader(raw, walk.budget, compressed_size=info.compress_size)  # type: ignore[arg-type]
         yield from walk.descend(Blob(display, stream=io.BufferedReader(reader, COPY_BLOCK),
                                      size=info.file_size, name=name))
+        yield from crc_notices(walk, display, member=True)
 
 
 def extract_tar(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:

@@ -64,7 +64,7 @@ def extract_odf(blob: Blob, walk: Walk) -> Iterator[Segment | Notice]:
             yield damaged
         for name in ("content.xml", "styles.xml"):
             if name in zf.NameToInfo:
-                yield from guarded(_part(zf, name, walk, blob.display, media), blob.display, name)
+                yield from guarded(_part(zf, name, walk, blob.display, media), blob.display, name, walk)
 
 
 def _part(zf: zipfile.ZipFile, name: str, walk: Walk, display: str, media: str) -> Iterator[Segment]:

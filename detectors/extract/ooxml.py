@@ -112,7 +112,7 @@ def extract_docx(blob: Blob, walk: Walk) -> Iterator[Item]:
             order += [(n, part) for n in sorted((n for n in names if pattern.match(n)), key=natural_key)]
         for name, part in order:
             if name in zf.NameToInfo:
-                yield from guarded(_word_part(zf, name, walk, blob.display, part), blob.display, name)
+                yield from guarded(_word_part(zf, name, walk, blob.display, part), blob.display, name, walk)
         yield from _embedded(zf, blob, walk)
 
 
@@ -304,7 +304,7 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
                           media_type=XLSX)
         for sheet, target in sheets:
             if target in zf.NameToInfo:
-                yield from guarded(_sheet(zf, target, walk, blob.display, sheet, shared), blob.display, target)
+                yield from guarded(_sheet(zf, target, walk, blob.display, sheet, shared), blob.display, target, walk)
         # comments, drawings (text boxes, chart titles), sheets the workbook does not list
         for name in sorted(zf.namelist(), key=natural_key):
             if re.match(r"^xl/(comments\d*\.xml|comments/.+\.xml|threadedComments/.+\.xml)$", name):
@@ -315,7 +315,7 @@ def extract_xlsx(blob: Blob, walk: Walk) -> Iterator[Item]:
                 items = _sheet(zf, name, walk, blob.display, name.rsplit("/", 1)[-1], shared)
             else:
                 continue
-            yield from guarded(items, blob.display, name)
+            yield from guarded(items, blob.display, name, walk)
         yield from _embedded(zf, blob, walk)
 
 
@@ -374,12 +374,12 @@ def extract_pptx(blob: Blob, walk: Walk) -> Iterator[Item]:
             if walk.budget.exhausted:
                 return
             yield from guarded(_all_text(zf, slide, walk, blob.display, "slide", PPTX, page=number),
-                               blob.display, slide)
+                               blob.display, slide, walk)
             for target in rels(zf, slide, walk).values():
                 if target.startswith("ppt/notesSlides/") and target in zf.NameToInfo:
                     yield from guarded(_all_text(zf, target, walk, blob.display, "notes", PPTX, page=number),
-                                       blob.display, target)
+                                       blob.display, target, walk)
         for name in sorted(zf.namelist(), key=natural_key):
             if re.match(r"^ppt/comments/.+\.xml$", name):
-                yield from guarded(_all_text(zf, name, walk, blob.display, "comment", PPTX), blob.display, name)
+                yield from guarded(_all_text(zf, name, walk, blob.display, "comment", PPTX), blob.display, name, walk)
         yield from _embedded(zf, blob, walk)

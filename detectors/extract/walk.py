@@ -4,7 +4,7 @@ the dispatcher that sends each piece of content to the extractor for its type.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from leakwarden.errors import EncryptedContent, LimitExceeded
 
@@ -22,6 +22,9 @@ class Walk:
     limits: ExtractLimits
     budget: Budget
     depth: int = 0
+    #: (member name, stored CRC, CRC of the content) of ZIP members read with a
+    #: wrong CRC, waiting to be reported (archive.crc_notices)
+    bad_crc: list[tuple[str, int, int]] = field(default_factory=list)
 
     def descend(self, blob: Blob) -> Iterator[Item]:
         """Extract a member or attachment one level deeper."""
@@ -55,6 +58,10 @@ def extract_blob(blob: Blob, walk: Walk, media_type: str | None = None) -> Itera
             yield Notice("skipped", blob.display, reason, {"media_type": media_type})
             return
         yield from extractor(blob, walk)
+        if walk.bad_crc:  # parts read outside guarded() (relationships, workbook)
+            from detectors.extract.archive import crc_notices
+
+            yield from crc_notices(walk, blob.display)
     except LimitExceeded as e:
         yield Notice("container.limit_exceeded", blob.display, e.reason, {"media_type": media_type})
     except EncryptedContent as e:

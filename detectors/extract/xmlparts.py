@@ -23,6 +23,7 @@ from xml.parsers import expat
 
 from leakwarden.errors import EncryptedContent, LimitExceeded
 
+from detectors.extract.archive import crc_notices, open_member
 from detectors.extract.blob import Replay
 from detectors.extract.limits import LimitedReader
 from detectors.extract.notice import Notice
@@ -46,7 +47,7 @@ def open_part(zf: zipfile.ZipFile, name: str, walk: Walk) -> IO[bytes]:
     walk.budget.check_time()
     if info.flag_bits & 0x1:
         raise EncryptedContent(f"part {name} is encrypted")
-    raw = zf.open(info)
+    raw = open_member(zf, info, walk)
     return io.BufferedReader(LimitedReader(raw, walk.budget, compressed_size=info.compress_size))  # type: ignore[arg-type]
 
 
@@ -120,16 +121,20 @@ def rels(zf: zipfile.ZipFile, part: str, walk: Walk) -> dict[str, str]:
     return out
 
 
-def guarded(items: Iterator[Segment | Notice], display: str, part: str) -> Iterator[Segment | Notice]:
+def guarded(items: Iterator[Segment | Notice], display: str, part: str,
+            walk: Walk | None = None) -> Iterator[Segment | Notice]:
     """One damaged part (bad XML, corrupt deflate data) is reported and the
     document's other parts are still read. Limits and encryption stop the
-    whole document, so they pass through."""
+    whole document, so they pass through. With ``walk``, a part read with a
+    bad CRC is reported right after its text."""
     try:
         yield from items
     except (LimitExceeded, EncryptedContent):
         raise
     except Exception as e:  # noqa: BLE001 - parsers of hostile parts raise anything
         yield Notice("error", display, f"part {part}: {type(e).__name__}: {str(e)[:200]}", {"part": part})
+    if walk is not None:
+        yield from crc_notices(walk, display)
 
 
 def natural_key(name: str) -> tuple[object, ...]:
