@@ -54,3 +54,26 @@ async def test_overview_counts_are_exact_past_the_old_scan_caps(collector: Colle
     overdue = sum(1 for a in everything if a.status in OPEN_STATUSES and a.sla_deadline is not None
                   and a.sla_deadline <= ov.computed_at)
     assert ov.overdue_count == overdue
+
+
+async def test_top_host_link_lists_exactly_the_alerts_it_counts(collector: Collector) -> None:
+    now = time.time()
+    async with collector.store.transaction() as tx:
+        for i in range(40):  # 25 in the period, 15 from a month ago, some closed
+            await tx.insert_alert(make_alert(i, level="medium", score=40, host="twice-seen", user="u",
+                                             path=f"/srv/t{i}.txt", detectors=["pii.email"], now=now,
+                                             status="false_positive" if i % 4 == 0 else "new",
+                                             when=now - (30 * 86400 if i >= 25 else 60)))
+    collector.app[DASHBOARD].overview.clear()
+    session = await signed_in(collector.url, "alice")
+    try:
+        html = await (await session.get(collector.url + "/")).text()
+        link = re.search(r'<a href="(/alerts\?host=twice-seen[^"]*)">twice-seen</a>', html)
+        assert link is not None, "twice-seen is among the top hosts"
+        counted = re.search(r'twice-seen</a></td>\s*<td><meter[^>]*>\d+</meter></td><td class="num">(\d+)<', html)
+        assert counted is not None and int(counted.group(1)) == 25
+        href = link.group(1).replace("&amp;", "&")
+        export = await (await session.get(collector.url + href.replace("/alerts?", "/alerts.csv?", 1))).text()
+    finally:
+        await session.close()
+    assert len(export.strip().splitlines()) - 1 == 25  # header + the rows the overview counted
