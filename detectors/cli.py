@@ -19,7 +19,7 @@ from typing import TextIO
 
 from detectors.policy import load_policy
 from detectors.scan import Scanner, ScanResult
-from leakwarden.errors import ConfigError
+from leakwarden.errors import ConfigError, ModelError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -105,6 +105,7 @@ def _text_line(r: ScanResult) -> list[str]:
     out = []
     if r.error:
         out.append(f"{r.path}: error: {r.error}")
+    out.extend(f"warning: {w}" for w in r.warnings)  # e.g. a detector that failed on this file
     for f in r.findings:
         loc = f.location
         where = f.location.path
@@ -129,6 +130,9 @@ def run(args: argparse.Namespace) -> int:
         scanner = Scanner(policy, show_values=args.show_values, backend=args.backend)
     except ConfigError as e:
         print(f"leakwarden scan: {e}", file=sys.stderr)
+        return 2
+    except ModelError as e:  # names the model file and what is wrong with it; rc 1 would read as "findings"
+        print(f"leakwarden scan: {policy.source}: ml.model: {e}", file=sys.stderr)
         return 2
     out = sys.stdout
     progress = Progress(not args.no_progress)

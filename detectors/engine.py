@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import traceback
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -165,13 +166,24 @@ class Engine:
         self._min_confidence = min_confidence or {}
         self.prefilter = make_prefilter([(d.prefilter, d.prefilter_caseless) for d in self._pattern], backend)
 
-    def scan(self, segment: Segment) -> list[Match]:
+    def scan(self, segment: Segment, problems: list[str] | None = None) -> list[Match]:
+        """Matches of every detector; a full-text detector that fails is left out and
+        described in ``problems`` (when given), and the other detectors' matches are kept."""
         text = segment.text
         if not text:
             return []
         matches = self._pattern_matches(segment)
         for det in self._fulltext:
-            matches.extend(det.scan(segment))
+            try:
+                matches.extend(list(det.scan(segment)))
+            except Exception as e:  # e.g. a damaged ML model: the file keeps its pattern findings
+                where = traceback.extract_tb(e.__traceback__)[-1]
+                # type and code location only: an exception message may quote the scanned text
+                log.error("detector %s failed on %s: %s at %s:%s", det.id, segment.path, type(e).__name__,
+                          where.filename, where.lineno)
+                if problems is not None:
+                    problems.append(f"{segment.path}: detector {det.id} failed ({type(e).__name__}); "
+                                    "its verdict is missing, other findings are kept")
         if segment.count_from:
             matches = [m for m in matches if m.end > segment.count_from]
         matches = apply_context(matches, text, self._context)

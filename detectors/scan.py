@@ -41,7 +41,7 @@ class ScanResult:
     disguised: bool = False
     size: int | None = None
     content_hash: str | None = None  # keyed HMAC of the bytes, for correlation
-    warnings: list[str] = field(default_factory=list)  # member-level problems
+    warnings: list[str] = field(default_factory=list)  # member-level problems, failed detectors
     bytes_scanned: int = 0
     omitted: dict[str, int] = field(default_factory=dict)  # findings past the per-file cap, by detector
 
@@ -164,10 +164,10 @@ class Scanner:
     def scan_text(self, text: str, name: str = "<text>") -> list[Finding]:
         return self.findings_for(Segment(text=text, path=name))
 
-    def findings_for(self, segment: Segment, base: int = 0) -> list[Finding]:
+    def findings_for(self, segment: Segment, base: int = 0, problems: list[str] | None = None) -> list[Finding]:
         out = []
         pos, line = 0, segment.line_base
-        for m in self.engine.scan(segment):  # sorted by start: count lines incrementally
+        for m in self.engine.scan(segment, problems):  # sorted by start: count lines incrementally
             if m.start >= pos:
                 line += segment.text.count("\n", pos, m.start)
                 pos = m.start
@@ -193,7 +193,7 @@ class Scanner:
                 base = prev_base + prev_len - item.count_from
             bases[key] = (base, len(item.text))
             result.bytes_scanned += len(item.text) - item.count_from
-            self._keep(result, self.findings_for(item, base))
+            self._keep(result, self.findings_for(item, base, result.warnings))
 
     def _keep(self, result: ScanResult, findings: list[Finding]) -> None:
         room = self.policy.max_findings_per_file - len(result.findings)
