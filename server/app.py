@@ -141,7 +141,9 @@ def create_app(config: ServerConfig) -> web.Application:
     app[METRIC_SOURCES] = []
     app[INGEST_LIMITER] = RateLimiter(config.ingest_rate)
     app[LOGIN_LIMITER] = RateLimiter(config.login_rate)
-    app[SCANNER] = ReviewService(config.review_policy, load_collector_hash_key(config.hash_key_file, config.data_dir))
+    app[SCANNER] = ReviewService(config.review_policy,
+                                 load_collector_hash_key(config.hash_key_file, config.data_dir, config.source),
+                                 config.source)
     app.cleanup_ctx.append(_store_ctx)
     app.cleanup_ctx.append(_periodic("offline", config.offline_check_interval, check_offline))
     app.cleanup_ctx.append(_periodic("retention", config.retention_interval, retention))

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import logging
+import socket
 import ssl
 import sys
 import time
@@ -72,6 +74,7 @@ def _load(args: argparse.Namespace) -> config_mod.ServerConfig:
 def _with_store(args: argparse.Namespace, job: Callable[[Any, config_mod.ServerConfig], Awaitable[int]]) -> int:
     try:
         cfg = _load(args)
+        config_mod.check_start(cfg, listen=False)
     except ConfigError as e:
         print(f"leakwarden: {e}", file=sys.stderr)
         return 2
@@ -191,7 +194,9 @@ def run_server(args: argparse.Namespace) -> int:
     try:
         cfg = _load(args)
         logs.setup(cfg.log_level)
+        config_mod.check_start(cfg)
         tls = ssl_context(cfg)
+        listener = bind(cfg)  # before the store opens: a taken port stops the start with its key named
         app = create_app(cfg)
     except ConfigError as e:
         print(f"leakwarden: {e}", file=sys.stderr)
@@ -204,7 +209,34 @@ def run_server(args: argparse.Namespace) -> int:
                                           "store": "postgresql" if cfg.database else str(cfg.sqlite_path)})
     # run_app stops accepting on SIGINT/SIGTERM, lets in-flight requests finish (shutdown_timeout),
     # then runs the cleanup contexts: background tasks stop, the store closes last.
-    web.run_app(app, host=cfg.host, port=cfg.port, ssl_context=tls, print=None, shutdown_timeout=15,
-                access_log=None, handle_signals=True)
+    try:
+        web.run_app(app, sock=listener, ssl_context=tls, print=None, shutdown_timeout=15,
+                    access_log=None, handle_signals=True)
+    except ConfigError as e:  # e.g. the store's start-up (migrations) refusing the configured database
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 2
+    except StoreError as e:
+        print(f"leakwarden: {e}", file=sys.stderr)
+        return 1
     log.info("collector stopped")
     return 0
+
+
+def bind(cfg: config_mod.ServerConfig) -> socket.socket:
+    """The listening socket for ``listen.host``/``listen.port``; failures are ConfigErrors naming the key."""
+    try:
+        infos = socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(cfg.source, "listen.host", f"cannot resolve {cfg.host!r}: {e}") from e
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError as e:
+        sock.close()
+        key = "listen.host" if e.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT) else "listen.port"
+        raise ConfigError(cfg.source, key, f"cannot listen on {cfg.host}:{cfg.port}: {e.strerror or e}") from e
+    sock.setblocking(False)
+    return sock

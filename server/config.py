@@ -6,15 +6,20 @@ the dotted key, so an operator can fix it without reading code.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import socket
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-
 from leakwarden.errors import ConfigError
 from leakwarden.yamlfile import read_yaml
-from server.store.interface import LEVELS
+
+# The store's LEVELS, repeated rather than imported: importing server.store from here makes a cycle
+# (server.store -> server.grading -> server.config) whenever this module is imported first.
+LEVELS: tuple[str, ...] = ("low", "medium", "high", "critical")
 
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "configs" / "server.yaml"
 
@@ -272,8 +277,8 @@ def parse(raw: Any, source: str = "<config>", *, env: dict[str, str] | None = No
     sla = top.numbers("sla", base.sla, LEVELS)
     cfg = ServerConfig(
         source=source,
-        host=listen.text("host", base.host) or base.host,
-        port=listen.num("port", base.port, integer=True),
+        host=_host(listen, listen.text("host", base.host) or base.host),
+        port=_port(listen, base.port),
         tls_cert=cert, tls_key=key,
         data_dir=storage.path("data_dir", base.data_dir) or base.data_dir,
         database=database,
@@ -312,6 +317,46 @@ def parse(raw: Any, source: str = "<config>", *, env: dict[str, str] | None = No
     for r in (listen, tls, storage, enroll, agents, ingest, auth, retention, review, logging_, incidents, top):
         r.done()
     return cfg
+
+
+def _port(listen: _Reader, default: int) -> int:
+    port = listen.num("port", default, integer=True)
+    if not 1 <= port <= 65535:
+        raise listen.error("port", f"must be a TCP port 1-65535, got {port}")
+    return int(port)
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _host(listen: _Reader, host: str) -> str:
+    """An IP address or a DNS name (resolved when the collector binds: see :func:`check_start`)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return host
+    except ValueError:
+        pass
+    labels = host.rstrip(".").split(".")
+    if all(label.isdigit() for label in labels) or not all(_HOST_LABEL.fullmatch(label) for label in labels):
+        raise listen.error("host", f"not an IP address or host name: {host!r}")
+    return host
+
+
+def check_start(cfg: ServerConfig, *, listen: bool = True) -> None:
+    """What can only be checked on this machine, before anything starts: the data directory can be
+    made and written, the listen address resolves. Problems are ConfigErrors naming file and key."""
+    try:
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(cfg.source, "storage.data_dir", f"cannot create {cfg.data_dir}: {e.strerror or e}") from e
+    if not os.access(cfg.data_dir, os.W_OK | os.X_OK):
+        raise ConfigError(cfg.source, "storage.data_dir", f"not writable: {cfg.data_dir}")
+    if not listen:
+        return
+    try:
+        socket.getaddrinfo(cfg.host, cfg.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (socket.gaierror, UnicodeError) as e:
+        raise ConfigError(cfg.source, "listen.host", f"cannot resolve {cfg.host!r}: {e}") from e
 
 
 def default_config(**overrides: Any) -> ServerConfig:

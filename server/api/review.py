@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from leakwarden.errors import ConfigError
 from server.api.access import actor, person
 from server.api.responses import ApiError, json_response, read_body
 from server.keys import CONFIG, SCANNER, STORE
@@ -26,27 +27,42 @@ routes = web.RouteTableDef()
 BLOCKING_SEVERITIES = ("high", "critical")
 
 
-def load_collector_hash_key(hash_key_file: Path | None, data_dir: Path) -> bytes:
-    """The organisation key from ``review.hash_key_file``, else one made once in the data directory (0600)."""
+def load_collector_hash_key(hash_key_file: Path | None, data_dir: Path, source: str = "<config>") -> bytes:
+    """The organisation key from ``review.hash_key_file``, else one made once in the data directory (0600).
+
+    Problems are :class:`ConfigError`s naming the config file and key, found at start.
+    """
     path = hash_key_file or data_dir / "hash.key"
     try:
         return path.read_bytes().strip()
-    except FileNotFoundError:
+    except FileNotFoundError as e:
         if hash_key_file is not None:
-            raise
+            raise ConfigError(source, "review.hash_key_file", f"file not found: {hash_key_file}") from e
+    except OSError as e:
+        key = "review.hash_key_file" if hash_key_file is not None else "storage.data_dir"
+        raise ConfigError(source, key, f"cannot read {path}: {e.strerror or e}") from e
+    try:
         data_dir.mkdir(parents=True, exist_ok=True)
         key = secrets.token_hex(32).encode()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(key)
-        return key
+    except OSError as e:
+        raise ConfigError(source, "storage.data_dir", f"cannot create {path}: {e.strerror or e}") from e
+    return key
 
 
 class ReviewService:
-    """Holds the scanner (built on first use: the detectors take a moment to compile)."""
+    """Holds the review policy (loaded at start, so a missing or invalid one stops the start) and the
+    scanner (built on first use: the detectors take a moment to compile)."""
 
-    def __init__(self, policy: Path | None, hash_key: bytes) -> None:
+    def __init__(self, policy: Path | None, hash_key: bytes, source: str = "<config>") -> None:
+        from detectors.policy import load_policy
         self.policy, self.hash_key = policy, hash_key
+        try:
+            self._policy = load_policy(policy)
+        except ConfigError as e:
+            raise ConfigError(source, "review.policy", str(e)) from e
         self._scanner: Any = None
         self._lock: asyncio.Lock | None = None  # made on first use, on the app's loop
 
@@ -59,9 +75,8 @@ class ReviewService:
 
     def scanner(self) -> Any:
         if self._scanner is None:
-            from detectors.policy import load_policy
             from detectors.scan import Scanner
-            self._scanner = Scanner(policy=load_policy(self.policy), hash_key=self.hash_key)
+            self._scanner = Scanner(policy=self._policy, hash_key=self.hash_key)
         return self._scanner
 
     def review(self, data: bytes, name: str) -> dict[str, Any]:

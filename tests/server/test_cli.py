@@ -56,6 +56,41 @@ def test_config_errors_name_file_and_key(tmp_path: Path) -> None:
     assert "storage.database" in run("server", config=bad).stderr
 
 
+@pytest.mark.parametrize("case", ["port_range", "port_taken", "host", "data_dir", "policy", "hash_key"])
+def test_start_up_problems_stop_with_file_and_key_not_a_traceback(tmp_path: Path, case: str) -> None:
+    port = free_port()
+    listen, storage, review = f"{{host: 127.0.0.1, port: {port}}}", f"{{data_dir: {tmp_path / 'data'}}}", "{}"
+    key = {"port_range": "listen.port", "port_taken": "listen.port", "host": "listen.host",
+           "data_dir": "storage.data_dir", "policy": "review.policy", "hash_key": "review.hash_key_file"}[case]
+    if case == "port_range":
+        listen = "{host: 127.0.0.1, port: 99999}"
+    elif case == "host":
+        listen = f"{{host: 999.1.1.1, port: {port}}}"
+    elif case == "data_dir":
+        storage = "{data_dir: /proc/nope}"
+    elif case == "policy":
+        review = f"{{policy: {tmp_path / 'missing-policy.yaml'}}}"
+    elif case == "hash_key":
+        review = f"{{hash_key_file: {tmp_path / 'missing.key'}}}"
+    cfg = tmp_path / "server.yaml"
+    cfg.write_text(f"listen: {listen}\nstorage: {storage}\nreview: {review}\n", encoding="utf-8")
+    taken = socket.socket()
+    try:
+        if case == "port_taken":
+            taken.bind(("127.0.0.1", port))
+            taken.listen(1)
+        out = run("server", config=cfg)
+    finally:
+        taken.close()
+    lines = [line for line in out.stderr.splitlines() if line.startswith("leakwarden:")]
+    assert out.returncode == 2, out.stderr
+    assert "Traceback" not in out.stderr and len(lines) == 1, out.stderr
+    assert lines[0].startswith(f"leakwarden: {cfg}: {key}: "), lines[0]
+    if case == "data_dir":  # the store commands check it too
+        out = run("user", "list", config=cfg)
+        assert out.returncode == 2 and "Traceback" not in out.stderr and f"{cfg}: storage.data_dir: " in out.stderr
+
+
 async def test_operator_flow_over_tls_with_graceful_stop(tls_config: Path) -> None:
     out = run("user", "add", "alice", "--role", "admin", "--password-stdin", config=tls_config,
               stdin="a long password\n")
