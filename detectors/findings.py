@@ -9,9 +9,9 @@ leaves in clear").
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,11 +126,31 @@ def mask(value: str, *, keep_start: int | None = None, keep_end: int | None = No
     return value[:keep_start] + middle + value[n - keep_end:]
 
 
+_NOT_ID_CHAR = re.compile(r"[^0-9A-Z]")
+_CN_PREFIX = re.compile(r"^(?:0086|86)(?=1[3-9][0-9]{9}$)")
+
+
+def canonical(detector: str, value: str) -> str:
+    """The form of a value that is hashed: one value, one hash, however it was written.
+
+    ``139-1859-4685``, ``139 1859 4685``, ``+86 13918594685`` and full-width digits are the same
+    mobile number; a card or IBAN in print groups is the same account. Secrets stay case-sensitive
+    (``Password1`` and ``password1`` are different secrets).
+    """
+    if detector == "pii.email":
+        return unicodedata.normalize("NFKC", value).strip().lower()
+    if detector in ("pii.cn_resident_id", "pii.cn_mobile", "pii.payment_card", "pii.us_ssn", "pii.iban"):
+        compact = _NOT_ID_CHAR.sub("", unicodedata.normalize("NFKC", value).upper())
+        return _CN_PREFIX.sub("", compact) if detector == "pii.cn_mobile" else compact
+    return "".join(value.split())
+
+
 def keyed_hash(key: bytes, value: str) -> str:
     """HMAC-SHA256 of the value with the organisation's key, hex encoded.
 
     The same value hashes the same on every endpoint of one organisation, so the
-    collector can correlate copies without ever holding the value.
+    collector can correlate copies without ever holding the value. Values of
+    findings are passed through :func:`canonical` first.
     """
     normalised = "".join(value.split())
     # hmac.digest is OpenSSL's one-shot: same bytes as hmac.new(...).hexdigest(), 40 % less per finding

@@ -17,7 +17,7 @@ from pathlib import Path
 from detectors.engine import Engine
 from detectors.extract import Extraction, Notice, extract_bytes, extract_path
 from detectors.extract.segment import Segment
-from detectors.findings import Finding, Location, Match, Severity, keyed_hash, mask
+from detectors.findings import Finding, Location, Match, Severity, canonical, keyed_hash, mask
 from detectors.policy import Policy, load_policy
 from leakwarden.errors import ConfigError, ExtractionError, LeakWardenError
 
@@ -230,7 +230,8 @@ class Scanner:
             confidence=m.confidence,
             location=location,
             masked=_masked(m),
-            hash=keyed_hash(self.hash_key, m.value) if m.value else keyed_hash(self.hash_key, f"{m.detector}:{segment.path}"),
+            hash=keyed_hash(self.hash_key, canonical(m.detector, m.value) if m.value
+                            else f"{m.detector}:{segment.path}"),
             attributes=dict(m.attributes),
             value=m.value if self.show_values else None,
         )
