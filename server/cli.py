@@ -11,6 +11,7 @@ import asyncio
 import errno
 import getpass
 import logging
+import secrets
 import socket
 import ssl
 import sys
@@ -44,6 +45,27 @@ def add_parser(subparsers: Any) -> None:
     lst = usub.add_parser("list", help="list accounts")
     _config_option(lst)
     lst.set_defaults(func=user_list)
+    dis = usub.add_parser("disable", help="lock an account out and end its sessions")
+    dis.add_argument("name")
+    _config_option(dis)
+    dis.set_defaults(func=user_disable)
+    ena = usub.add_parser("enable", help="let a disabled account sign in again")
+    ena.add_argument("name")
+    _config_option(ena)
+    ena.set_defaults(func=user_enable)
+    sr = usub.add_parser("set-role", help="change an account's role")
+    sr.add_argument("name")
+    sr.add_argument("role", choices=("admin", "analyst", "viewer"))
+    _config_option(sr)
+    sr.set_defaults(func=user_set_role)
+    rp = usub.add_parser("reset-password", help="set a new password (prompted, or --password-stdin, or "
+                                                "--generate to print a random one) and end its sessions")
+    rp.add_argument("name")
+    how = rp.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    how.add_argument("--generate", action="store_true", help="make a random password and print it once")
+    _config_option(rp)
+    rp.set_defaults(func=user_reset_password)
 
     a = subparsers.add_parser("agents", help="manage enrolled agents and enrollment tokens")
     asub = a.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
@@ -94,13 +116,9 @@ def _with_store(args: argparse.Namespace, job: Callable[[Any, config_mod.ServerC
 
 
 def user_add(args: argparse.Namespace) -> int:
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass(f"password for {args.name}: ")
-        if getpass.getpass("again: ") != password:
-            print("leakwarden: passwords differ", file=sys.stderr)
-            return 1
+    password = _read_password(args)
+    if password is None:
+        return 1
 
     async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
         from server.auth import add_user
@@ -110,6 +128,73 @@ def user_add(args: argparse.Namespace) -> int:
         print(f"created {user.role} {user.username}")
         return 0
     return _with_store(args, job)
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    """From stdin, or prompted twice; None (after saying why) if the two prompts differ."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass(f"password for {args.name}: ")
+    if getpass.getpass("again: ") != password:
+        print("leakwarden: passwords differ", file=sys.stderr)
+        return None
+    return password
+
+
+def _change_user(args: argparse.Namespace, action: str, change: Callable[[Any, Any], Awaitable[str]]) -> int:
+    """Find the account, apply ``change(store, user)`` (returns what to print), audit it as ``action``."""
+    async def job(store: Any, cfg: config_mod.ServerConfig) -> int:
+        user = await store.get_user_by_name(args.name)
+        if user is None:
+            print(f"leakwarden: no user {args.name!r}", file=sys.stderr)
+            return 1
+        said = await change(store, user)
+        await store.add_audit("cli", action, "user", str(user.id), {"username": user.username}, time.time())
+        print(said)
+        return 0
+    return _with_store(args, job)
+
+
+def user_disable(args: argparse.Namespace) -> int:
+    async def change(store: Any, user: Any) -> str:
+        from server.auth import end_user_sessions
+        await store.update_user(user.id, disabled=True)
+        ended = await end_user_sessions(store, user.id)
+        return f"disabled {user.username}; {ended} session(s) ended"
+    return _change_user(args, "user.disable", change)
+
+
+def user_enable(args: argparse.Namespace) -> int:
+    async def change(store: Any, user: Any) -> str:
+        await store.update_user(user.id, disabled=False)
+        return f"enabled {user.username}"
+    return _change_user(args, "user.enable", change)
+
+
+def user_set_role(args: argparse.Namespace) -> int:
+    async def change(store: Any, user: Any) -> str:
+        # sessions stay: every request reads the account, so the new role applies to the next one
+        await store.update_user(user.id, role=args.role)
+        return f"{user.username} is now {args.role}"
+    return _change_user(args, "user.role", change)
+
+
+def user_reset_password(args: argparse.Namespace) -> int:
+    if args.generate:
+        password = secrets.token_urlsafe(18)
+    else:
+        given = _read_password(args)
+        if given is None:
+            return 1
+        password = given
+
+    async def change(store: Any, user: Any) -> str:
+        from server.auth import end_user_sessions, hash_password
+        await store.update_user(user.id, password_hash=hash_password(password))
+        ended = await end_user_sessions(store, user.id)
+        said = f"password of {user.username} reset; {ended} session(s) ended"
+        return f"{said}\nnew password: {password}" if args.generate else said
+    return _change_user(args, "user.password_reset", change)
 
 
 def user_list(args: argparse.Namespace) -> int:

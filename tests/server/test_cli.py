@@ -189,3 +189,66 @@ async def test_sigterm_finishes_the_request_in_flight(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+
+
+async def test_users_locked_out_re_enabled_re_roled_and_reset_from_the_shell(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from server import config as config_mod
+    from server.app import create_app
+    from server.keys import STORE
+
+    cfg = tmp_path / "server.yaml"
+    cfg.write_text(f"listen: {{host: 127.0.0.1, port: {free_port()}}}\nstorage: {{data_dir: {tmp_path / 'data'}}}\n",
+                   encoding="utf-8")
+    assert run("user", "add", "mallory", "--role", "admin", "--password-stdin", config=cfg,
+               stdin="first password\n").returncode == 0
+    client = TestClient(TestServer(create_app(config_mod.load(cfg))))
+    await client.start_server()
+    try:
+        async def login(password: str) -> str | None:
+            r = await client.post("/api/v1/auth/login", json={"username": "mallory", "password": password})
+            return (await r.json())["token"] if r.status == 200 else None
+
+        async def me(token: str) -> int:
+            return (await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})).status
+
+        async def sessions() -> int:
+            user = await client.server.app[STORE].get_user_by_name("mallory")
+            return await client.server.app[STORE]._x.fetchval(
+                "SELECT COUNT(*) FROM sessions WHERE user_id = ?", user.id)
+
+        first, second = await login("first password"), await login("first password")
+        assert first and second and await me(first) == 200 and await sessions() == 2
+        out = run("user", "disable", "mallory", config=cfg)
+        assert out.returncode == 0 and "2 session(s) ended" in out.stdout
+        assert await me(first) == 401 and await me(second) == 401  # refused at the very next request
+        assert await login("first password") is None and await sessions() == 0
+        assert "mallory\tadmin\tdisabled" in run("user", "list", config=cfg).stdout
+
+        assert run("user", "enable", "mallory", config=cfg).returncode == 0
+        assert await me(first) == 401  # ended sessions stay ended
+        third = await login("first password")
+        assert third and await me(third) == 200
+
+        assert run("user", "set-role", "mallory", "viewer", config=cfg).returncode == 0
+        r = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {third}"})
+        assert (await r.json())["role"] == "viewer"
+        assert (await client.get("/api/v1/users", headers={"Authorization": f"Bearer {third}"})).status == 403
+
+        out = run("user", "reset-password", "mallory", "--password-stdin", config=cfg, stdin="second password\n")
+        assert out.returncode == 0 and "1 session(s) ended" in out.stdout and "second password" not in out.stdout
+        assert await me(third) == 401 and await login("first password") is None
+        assert await login("second password")
+        out = run("user", "reset-password", "mallory", "--generate", config=cfg)
+        generated = out.stdout.split("new password: ")[1].strip()
+        assert out.returncode == 0 and len(generated) >= 16 and await login(generated)
+
+        audit = [a.action for a in await client.server.app[STORE].list_audit(target_type="user")]
+        assert {"user.disable", "user.enable", "user.role", "user.password_reset"} <= set(audit)
+        for args in (("disable", "nobody"), ("set-role", "nobody", "admin")):
+            out = run("user", *args, config=cfg)
+            assert out.returncode == 1 and "no user 'nobody'" in out.stderr
+        assert run("user", "set-role", "mallory", "root", config=cfg).returncode == 2  # argparse: not a role
+    finally:
+        await client.close()
