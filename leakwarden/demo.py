@@ -13,6 +13,7 @@ second run keeps the alerts and the same password.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zoneinfo
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,8 @@ CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 def _free_port(preferred: int) -> int:
     for port in (preferred, 0):
         with socket.socket() as s:
+            # as the collector binds: a port still in TIME_WAIT after a quick restart is free
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
@@ -52,7 +56,38 @@ def _secret(path: Path) -> str:
 
 
 def _write_yaml(path: Path, data: dict[str, Any]) -> None:
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    """Mode 0600: the configs hold the enrollment secret."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also when it existed with a wider mode
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+
+
+def _private_dir(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True)
+    path.chmod(0o700)
+
+
+def local_timezone() -> str | None:
+    """The machine's IANA zone name (``TZ``, /etc/timezone or the /etc/localtime link), if it has one."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except OSError:
+        pass
+    try:
+        candidates.append(os.readlink("/etc/localtime").split("zoneinfo/", 1)[-1])
+    except OSError:
+        pass
+    for name in candidates:
+        if not name or name.startswith("/"):
+            continue
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return None
 
 
 def _leakwarden() -> list[str]:
@@ -80,7 +115,13 @@ def prepare(
 
     Also used by ``tests/e2e`` to deploy real processes with a few overrides.
     """
-    state.mkdir(parents=True, exist_ok=True)
+    # the enrollment secret, the admin password, the databases: readable by this account only
+    _private_dir(state)
+    for sub in ("collector", "agent"):
+        _private_dir(state / sub)
+        for f in (state / sub).rglob("*"):  # databases of an earlier run made with a wider umask
+            if f.is_file():
+                f.chmod(0o600)
     watch.mkdir(parents=True, exist_ok=True)
     enroll = _secret(state / "enroll.secret")
     password = _secret(state / "admin.password")
@@ -95,6 +136,9 @@ def prepare(
     server["storage"] = {"data_dir": str(state / "collector")}
     server["enrollment"]["secret"] = enroll
     server.setdefault("review", {})["hash_key_file"] = str(hash_key)
+    zone = local_timezone()
+    if zone:  # the dashboard shows times as the clock on this machine does
+        server.setdefault("dashboard", {})["timezone"] = zone
     _merge(server, server_extra or {})
     server_cfg = state / "server.yaml"
     _write_yaml(server_cfg, server)
@@ -116,13 +160,32 @@ def prepare(
 
 
 def seed_admin(server_cfg: Path, user: str, password: str) -> None:
+    """Create the admin account, or, if it exists, set its password to ``password``: the printed
+    password must work even when admin.password was deleted and the database kept."""
     listing = subprocess.run([*_leakwarden(), "user", "list", "--config", str(server_cfg)],
                              capture_output=True, text=True)
     if any(line.split()[:1] == [user] for line in listing.stdout.splitlines()):
+        asyncio.run(_set_password(server_cfg, user, password))
         return
     subprocess.run([*_leakwarden(), "user", "add", user, "--role", "admin", "--password-stdin",
                     "--config", str(server_cfg)], input=password + "\n", text=True, check=True,
                    stdout=subprocess.DEVNULL)
+
+
+async def _set_password(server_cfg: Path, user: str, password: str) -> None:
+    from server import auth
+    from server import config as server_config
+    from server.store import open_store
+
+    store = await open_store(server_config.load(server_cfg))
+    try:
+        account = await store.get_user_by_name(user)
+        if account is not None and not auth.verify_password(account.password_hash, password):
+            await store.update_user(account.id, password_hash=auth.hash_password(password))
+            await store.add_audit("make run", "user.password", "user", str(account.id), {"username": user},
+                                  time.time())
+    finally:
+        await store.close()
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -146,6 +209,7 @@ def _interrupt(signum: int, frame: object) -> None:
 def main() -> int:
     state = ROOT / ".leakwarden" / "demo"
     watch = ROOT / "demo"
+    os.umask(0o077)  # the databases, spool and logs the two processes create: 0600
     server_cfg, agent_cfg, url, user, password = prepare(state, watch)
     seed_admin(server_cfg, user, password)
     logs = state / "logs"
@@ -163,7 +227,10 @@ def main() -> int:
                 p.kill()
                 p.wait()
 
-    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the demo like Ctrl-C does
+    # `kill` and `kill -INT` stop the demo like Ctrl-C does, also when a script started it in the
+    # background (a non-interactive shell starts background jobs with SIGINT ignored)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         server_log = open(logs / "collector.log", "ab")
         procs.append(subprocess.Popen([*_leakwarden(), "server", "--config", str(server_cfg)],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import ssl
@@ -377,3 +378,25 @@ async def test_live_updates_send_a_burst_over_several_polls_and_reload_for_a_flo
                                              status="false_positive"))
     r = await alice.get(url + str(since), headers={"HX-Request": "true"})
     assert r.headers.get("HX-Refresh") == "true"
+
+
+async def test_pages_name_the_time_zone_of_their_times(collector: Collector, alice) -> None:
+    import zoneinfo
+    pages = ["/", "/alerts", f"/alerts/{collector.seeded.worst_id}", "/incidents", "/agents"]
+    for path in pages:
+        html = await (await alice.get(collector.url + path)).text()
+        assert re.search(r"<span class=\"muted\" data-timezone>UTC</span>", html), path
+    state = collector.app[DASHBOARD]
+    state.tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+    try:
+        for path in pages:
+            html = await (await alice.get(collector.url + path)).text()
+            assert "data-timezone>Asia/Shanghai (UTC+08:00)</span>" in html, path
+        html = await (await alice.get(collector.url + "/alerts?status=any")).text()
+        assert "Time <span class=\"muted\">(UTC+08:00)</span>" in html
+        # the times themselves are in that zone: an alert's shown hour is its UTC hour + 8
+        iso, shown = re.search(r'<time datetime="([^"]+)">([^<]+)</time>', html).groups()
+        local_hour = (int(iso[11:13]) + 8) % 24
+        assert re.search(rf"\b{local_hour % 12 or 12}:\d\d\s?[AP]M", shown), (iso, shown)  # en: 12-hour clock
+    finally:
+        state.tz = dt.timezone.utc
