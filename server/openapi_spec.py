@@ -104,7 +104,7 @@ def build_spec() -> dict[str, Any]:
                                               errors=(400, 401, 413, 422, 429))},
         "/api/v1/events": {"post": _op("Deliver a batch of events (gzip accepted); idempotent by event id",
                                        (200, BatchAck), security=AGENT, body=Batch,
-                                       errors=(400, 401, 403, 408, 413, 422, 429))},
+                                       errors=(400, 401, 403, 408, 413, 422, 429, 503))},
         "/api/v1/agents": {"get": _op("Agents and their health", (200, s.AgentList), errors=(401, 403),
                                       role="viewer")},
         "/api/v1/agents/{agent_id}": {"get": _op("One agent", (200, s.AgentOut), errors=(401, 403, 404),
