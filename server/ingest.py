@@ -8,7 +8,7 @@ listeners (forwarding) run after the commit, never inside it.
 from __future__ import annotations
 
 import logging
-import os
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from detectors.redact import Redactor
-from leakwarden.wire import Batch, Event
+from leakwarden.wire import IDENTIFIERS, Batch, Event
 from server.config import ServerConfig
 from server.grading import Grade, finish, grade_event, grade_fixed, is_alertable
 from server.incidents import device_key, link, raise_latest_alert
@@ -27,8 +27,6 @@ log = logging.getLogger("leakwarden.server.ingest")
 
 GAP_NAMESPACE = uuid.UUID("5b1c7f7e-3b55-4d0a-9e0e-7d3f0c1a2b40")
 MAX_EVIDENCE = 200  # findings kept per alert; the count says how many there were
-#: event fields that identify rather than describe: never rewritten by the name redaction
-IDENTIFIERS = ("id", "content_hash", "hash", "masked", "detector", "kind", "channel", "severity", "policy")
 
 
 @dataclass(slots=True)
@@ -48,13 +46,29 @@ def _record(agent_id: str, e: Event, now: float) -> EventRecord:
         data=msgspec.to_builtins(e))
 
 
+_WINDOWS_PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\)")
+
+
+def _file_name(path: str) -> str:
+    """The last component of a path as the agent sends it: POSIX (``/``) or Windows (``C:\\``,
+    ``\\\\server``: ``\\`` only, so a ``/`` in a name cannot cut it), and for archive members
+    (``outer!member``) the member's own name after the container's (``q.zip!b.docx``)."""
+    outer, *members = path.split("!")
+    name = outer.rsplit("\\", 1)[-1] if _WINDOWS_PATH.match(outer) else outer.rsplit("/", 1)[-1]
+    # "!" is also a legal file-name character: a member needs a container name before it
+    if not name or not members or not all(members):
+        return path.rsplit("\\" if _WINDOWS_PATH.match(path) else "/", 1)[-1] or path
+    return "!".join([name] + [m.rstrip("/").rsplit("/", 1)[-1] or m for m in members])
+
+
 def _title(e: Event) -> str:
     dets = sorted({f.detector for f in e.findings})
-    what = ", ".join(dets[:3]) + (f" +{len(dets) - 3}" if len(dets) > 3 else "") if dets else e.kind
-    where = (os.path.basename(e.file.path) if e.file and e.file.path else None) or (
+    what = ", ".join(dets[:3]) + (f" +{len(dets) - 3}" if len(dets) > 3 else "") if dets else None
+    where = (_file_name(e.file.path) if e.file and e.file.path else None) or (
         e.destination.host or e.destination.ip if e.destination else None) or (
         e.device.model or e.device.label or e.device.serial if e.device else None)
-    return f"{what} · {e.kind}" + (f" · {where}" if where else "")
+    # no findings: the kind once ("device.attach · SanDisk"), not "device.attach · device.attach"
+    return " · ".join(part for part in (what, e.kind, where) if part)
 
 
 def new_alert(*, now: float, kind: str, title: str, grade: Grade, sla: dict[str, float], event: Event | None = None,
@@ -98,16 +112,11 @@ class Ingestor:
         """Names (paths, host, user, device, destination, attributes) with any ID number or key masked.
 
         The agent masks them before spooling; doing it again here keeps an old or hostile agent from
-        planting a raw value in the store. One scan covers the whole batch in the usual clean case."""
-        if not self.redactor.has_values(msgspec.json.encode(events).decode()):
-            return events
-        out = []
-        for e in events:
-            raw = msgspec.to_builtins(e)
-            clean = self.redactor.mask_strings(raw, keep=IDENTIFIERS)
-            out.append(e if clean is raw else msgspec.convert(clean, Event))
-        log.warning("ingest: masked sensitive values in event names (agent sent them in clear)")
-        return out
+        planting a raw value in the store."""
+        clean = self.redactor.mask_structs(events, keep=IDENTIFIERS)
+        if any(c is not e for c, e in zip(clean, events)):
+            log.warning("ingest: masked sensitive values in event names (agent sent them in clear)")
+        return clean
 
     async def ingest(self, agent: Agent, batch: Batch, now: float | None = None) -> IngestResult:
         now = time.time() if now is None else now
