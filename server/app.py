@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from leakwarden.errors import StoreError
 from server import dashboard, forward
@@ -31,6 +32,30 @@ from server.ratelimit import RateLimiter
 from server.store import make_store
 
 log = logging.getLogger("leakwarden.server")
+
+
+class ProtocolErrorFilter(logging.Filter):
+    """Malformed requests are the client's mistake: a WARNING line, not an ERROR with a traceback.
+
+    aiohttp answers a request it cannot parse (a header over its 8,190-byte field limit, a bad
+    request line, a non-HTTP client) itself, before any middleware runs, and logs it on
+    ``aiohttp.server`` at ERROR with the parser's traceback. Its answer is plain text (400/431):
+    producing JSON there would mean replacing aiohttp's protocol handler.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+            record.args, record.exc_info, record.exc_text = (), None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_protocol_errors() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, ProtocolErrorFilter) for f in server_log.filters):
+        server_log.addFilter(ProtocolErrorFilter())
 
 
 @web.middleware
@@ -135,6 +160,7 @@ def create_app(config: ServerConfig) -> web.Application:
         # per-route limits are enforced while reading; this is the outer bound
         client_max_size=max(config.max_body_bytes, config.review_max_bytes) + 1024 * 1024,
     )
+    quiet_protocol_errors()
     app[CONFIG] = config
     app[METRICS] = Metrics()
     app[ALERT_LISTENERS] = []
