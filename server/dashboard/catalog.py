@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.pofile import read_po, write_po
 
 from server.dashboard.i18n import LOCALE_DIR, SUPPORTED
@@ -21,6 +21,8 @@ from server.dashboard.i18n import LOCALE_DIR, SUPPORTED
 PACKAGE = Path(__file__).parent
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+#: collector modules whose texts the dashboard shows translated (explanation templates, marked ``N_``)
+COLLECTOR_SOURCES = (PACKAGE.parent / "grading.py",)
 
 
 def extract() -> Catalog:
@@ -29,6 +31,9 @@ def extract() -> Catalog:
         PACKAGE, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": ""}},
     ):
         pot.add(message, locations=[(filename, lineno)], auto_comments=comments)
+    for source in COLLECTOR_SOURCES:
+        for lineno, message, comments, _context in extract_from_file("python", source, keywords={"N_": None}):
+            pot.add(message, locations=[(source.name, lineno)], auto_comments=comments)
     return pot
 
 

@@ -9,13 +9,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.dashboard.labels import N_
+from server.dashboard.labels import DEVICE_POLICIES, N_
 from server.store.interface import Alert
 
 
-
 class Msg(str):
-    """A value that is itself a catalogue message id (templates translate it; data is never one)."""
+    """A value that is itself a catalogue message id (templates translate it; data is never one).
+
+    ``params`` are substituted after translation (``Translator.gettext``): numbers formatted for
+    the reader's locale, text (process names, ids) as it is, escaped by the template like any value."""
+
+    params: dict[str, Any]
+
+    def __new__(cls, message: str, **params: Any) -> "Msg":
+        self = super().__new__(cls, message)
+        self.params = params
+        return self
 
 
 Row = tuple[str, str]  # (label message id, value: data, or a Msg)
@@ -39,8 +48,9 @@ def describe_location(loc: dict[str, Any]) -> list[Row]:
     return rows
 
 
-def _fmt_size(n: Any) -> str:
-    return f"{n:,} B" if isinstance(n, int) else ""
+def _size(n: Any) -> Msg | str:
+    """A byte count, grouped for the reader's locale ("1,000 B", "1,000 字节")."""
+    return Msg(N_("%(bytes)s B"), bytes=n) if isinstance(n, int) and not isinstance(n, bool) else ""
 
 
 def event_facts(data: dict[str, Any] | None, alert: Alert) -> list[Row]:
@@ -52,8 +62,12 @@ def event_facts(data: dict[str, Any] | None, alert: Alert) -> list[Row]:
         rows.append((N_("User"), user))
     proc = data.get("process") or {}
     if proc:
-        name = " ".join(str(x) for x in (proc.get("name"), f"(pid {proc['pid']})" if proc.get("pid") else None) if x)
-        rows.append((N_("Process"), name))
+        name, pid = proc.get("name"), proc.get("pid")
+        if pid:  # an identifier: passed as text so no locale groups its digits
+            rows.append((N_("Process"), Msg(N_("%(name)s (pid %(pid)s)"), name=str(name), pid=str(pid)) if name
+                         else Msg(N_("pid %(pid)s"), pid=str(pid))))
+        elif name:
+            rows.append((N_("Process"), str(name)))
         if proc.get("exe"):
             rows.append((N_("Executable"), str(proc["exe"])))
     f = data.get("file") or {}
@@ -62,7 +76,7 @@ def event_facts(data: dict[str, Any] | None, alert: Alert) -> list[Row]:
         if f.get("old_path"):
             rows.append((N_("Previous path"), str(f["old_path"])))
         if f.get("size") is not None:
-            rows.append((N_("Size"), _fmt_size(f["size"])))
+            rows.append((N_("Size"), _size(f["size"])))
         if f.get("media_type"):
             rows.append((N_("Content type"), str(f["media_type"])))
         if f.get("disguised"):
@@ -73,9 +87,13 @@ def event_facts(data: dict[str, Any] | None, alert: Alert) -> list[Row]:
         ids = ":".join(str(dev[k]) for k in ("vendor_id", "product_id") if dev.get(k))
         rows.append((N_("Device"), " ".join(x for x in (desc, f"[{ids}]" if ids else "") if x)))
         for key, label in (("serial", N_("Serial")), ("label", N_("Volume label")),
-                           ("mountpoint", N_("Mount point")), ("policy", N_("Device policy"))):
+                           ("mountpoint", N_("Mount point"))):
             if dev.get(key):
                 rows.append((label, str(dev[key])))
+        policy = dev.get("policy")
+        if policy:
+            known = DEVICE_POLICIES.get(str(policy))
+            rows.append((N_("Device policy"), Msg(known) if known else str(policy)))
     dest = data.get("destination") or alert.destination or {}
     if dest:
         where = dest.get("host") or dest.get("ip") or ""
@@ -85,5 +103,5 @@ def event_facts(data: dict[str, Any] | None, alert: Alert) -> list[Row]:
         if dest.get("category"):
             rows.append((N_("Destination category"), str(dest["category"])))
         if dest.get("bytes_sent") is not None:
-            rows.append((N_("Bytes sent"), _fmt_size(dest["bytes_sent"])))
+            rows.append((N_("Bytes sent"), _size(dest["bytes_sent"])))
     return rows

@@ -92,7 +92,16 @@ class Translator:
 
     def gettext(self, message: str, **variables: Any) -> str:
         text = self._t.gettext(message)
+        params = getattr(message, "params", None)  # a message that carries its own values (evidence.Msg)
+        if params:
+            variables = {**{k: self.param(v) for k, v in params.items()}, **variables}
         return text % variables if variables else text
+
+    def param(self, value: Any) -> str:
+        """A value substituted into a message: quantities formatted for the locale, text as it is."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        return self.number(value) if isinstance(value, int) else self.decimal(value, 2)
 
     def ngettext(self, singular: str, plural: str, n: int, **variables: Any) -> str:
         variables.setdefault("num", self.number(n))
@@ -102,6 +111,11 @@ class Translator:
         if value is None:
             return "—"
         return numbers.format_decimal(value, locale=self.lang)
+
+    def decimal(self, value: float, places: int) -> str:
+        """A number with exactly ``places`` decimals, grouped for the locale (``1,234.50``)."""
+        return numbers.format_decimal(value, format="#,##0." + "0" * places, locale=self.lang,
+                                      decimal_quantization=True)
 
     def percent(self, value: float | None) -> str:
         if value is None:

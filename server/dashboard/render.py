@@ -11,6 +11,7 @@ from aiohttp import web
 
 from server.dashboard import i18n, labels
 from server.dashboard.evidence import Msg
+from server.dashboard.explain import localised
 from server.dashboard.security import csrf_token
 from server.dashboard.state import DASHBOARD, viewer_of
 
@@ -71,7 +72,8 @@ def render(request: web.Request, template: str, context: dict[str, Any] | None =
         "languages": [(lang, t.language_name(lang)) for lang in i18n.SUPPORTED],
     }
     if context:
-        ctx.update(context)
+        # an alert's or incident's explanation lines in the reader's language (copies of the records)
+        ctx.update({key: localised(value, t) for key, value in context.items()})
     html = request.app[DASHBOARD].env.get_template(template).render(ctx)
     response = web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"

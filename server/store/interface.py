@@ -24,6 +24,8 @@ AlertStatus = Literal["new", "acknowledged", "in_progress", "resolved", "false_p
 ALERT_STATUSES: tuple[str, ...] = ("new", "acknowledged", "in_progress", "resolved", "false_positive")
 OPEN_STATUSES: tuple[str, ...] = ("new", "acknowledged", "in_progress")
 DeviceStatus = Literal["known", "lost", "revoked"]
+#: verdicts of the agent's device policy (configs/devices.yaml), as the wire's device.policy carries them
+DEVICE_POLICIES: tuple[str, ...] = ("allow", "alert", "block")
 OutboxStatus = Literal["pending", "delivered", "dead"]
 
 
@@ -166,8 +168,14 @@ class Device:
     first_seen: float
     last_seen: float
     last_host: str | None
-    status: str = "known"
+    status: str = "known"  # the collector's mark (analysts): known / lost / revoked
     note: str | None = None
+    #: the agent's latest verdict under its device policy (allow / alert / block), the policy rule
+    #: that decided it, when (agent clock) and on which host; None: no agent reported one yet
+    policy: str | None = None
+    policy_rule: str | None = None
+    policy_at: float | None = None
+    policy_host: str | None = None
 
 
 @dataclass(slots=True)
@@ -343,7 +351,10 @@ class Store(Protocol):
 
     # devices ---------------------------------------------------------------
     async def upsert_device(self, device: Device) -> Device:
-        """Insert, or refresh last_seen/last_host/descriptive fields; returns the stored row (status kept)."""
+        """Insert, or refresh last_seen/last_host/descriptive fields; returns the stored row (status kept).
+
+        The policy verdict is the record's if it has one, else that of the latest stored ``device.*``
+        event of this key that carries ``device.policy``; it replaces the stored one unless that is newer."""
         ...
     async def get_device(self, device_id: int) -> Device | None: ...
     async def list_devices(self) -> list[Device]: ...

@@ -237,6 +237,15 @@ CREATE INDEX alerts_time ON alerts(time, level)
     (5, "user language preference", """
 ALTER TABLE users ADD COLUMN lang TEXT
 """),
+    # the removable-device verdict the agent applied (configs/devices.yaml: allow / alert / block), from
+    # the wire's device.policy; device events are found per device key through a small partial index
+    (6, "device policy verdict", """
+ALTER TABLE devices ADD COLUMN policy TEXT;
+ALTER TABLE devices ADD COLUMN policy_rule TEXT;
+ALTER TABLE devices ADD COLUMN policy_at {real};
+ALTER TABLE devices ADD COLUMN policy_host TEXT;
+CREATE INDEX events_device ON events(device_key, time) WHERE device_key IS NOT NULL
+"""),
 ]
 
 

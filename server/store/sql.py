@@ -15,9 +15,11 @@ from typing import Any
 import msgspec
 
 from leakwarden.errors import StoreError
+from server.grading import loaded as loaded_explanation
+from server.grading import stored as stored_explanation
 from server.store.executor import Executor, Row
 from server.store.interface import (
-    ALERT_STATUSES, LEVELS, OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken,
+    ALERT_STATUSES, DEVICE_POLICIES, LEVELS, OPEN_STATUSES, Agent, Alert, AlertFilter, AlertPage, AuditEntry, Device, EnrollToken,
     EventRecord, Incident, OutboxItem, Review, Session, User,
 )
 from server.store.migrations import ALERT_TEXT_SQL, MIGRATIONS, statements
@@ -57,7 +59,18 @@ ALERT_COLS = ('id, created_at, updated_at, time, kind, title, agent_id, event_id
 INCIDENT_COLS = ('id, created_at, updated_at, host, "user", content_hash, device_key, score, level, status, '
                  "alert_count, steps, explanation")
 DEVICE_COLS = ("id, key, vendor_id, product_id, vendor, model, serial, fs_uuid, label, first_seen, last_seen, "
-               "last_host, status, note")
+               "last_host, status, note, policy, policy_rule, policy_at, policy_host")
+#: the latest policy verdict among a device's stored events (dialect: JSON access to events.data)
+DEVICE_VERDICT = {
+    "sqlite": ("SELECT json_extract(data, '$.device.policy') AS policy, json_extract(data, '$.attributes.rule') AS rule, "
+               "time, host FROM events WHERE device_key = ? AND device_key IS NOT NULL "
+               "AND json_extract(data, '$.device.policy') IS NOT NULL ORDER BY time DESC LIMIT 1"),
+    "postgresql": ("SELECT (data::jsonb)->'device'->>'policy' AS policy, (data::jsonb)->'attributes'->>'rule' AS rule, "
+                   "time, host FROM events WHERE device_key = ? AND device_key IS NOT NULL "
+                   "AND (data::jsonb)->'device'->>'policy' IS NOT NULL ORDER BY time DESC LIMIT 1"),
+}
+#: a verdict replaces the stored one only if it is at least as recent (a drained spool must not undo a newer one)
+_NEWER_VERDICT = "excluded.policy IS NOT NULL AND (devices.policy_at IS NULL OR excluded.policy_at >= devices.policy_at)"
 OUTBOX_COLS = ("id, key, destination, alert_id, payload, status, attempts, next_attempt_at, last_error, created_at, "
                "delivered_at")
 EVENT_COLS = 'id, agent_id, seq, time, received_at, kind, channel, host, "user", path, content_hash, device_key, data'
@@ -85,7 +98,7 @@ def _alert(r: Row) -> Alert:
                  channel=r["channel"], path=r["path"], device=loads(r["device"]),
                  destination=loads(r["destination"]), content_hash=r["content_hash"],
                  detectors=loads(r["detectors"]), score=r["score"], level=r["level"],
-                 explanation=loads(r["explanation"]), evidence=loads(r["evidence"]), status=r["status"],
+                 explanation=loaded_explanation(loads(r["explanation"])), evidence=loads(r["evidence"]), status=r["status"],
                  assignee=r["assignee"], note=r["note"], sla_deadline=r["sla_deadline"],
                  escalation_level=r["escalation_level"], acknowledged_at=r["acknowledged_at"],
                  incident_id=r["incident_id"])
@@ -95,7 +108,7 @@ def _incident(r: Row) -> Incident:
     return Incident(id=r["id"], created_at=r["created_at"], updated_at=r["updated_at"], host=r["host"],
                     user=r["user"], content_hash=r["content_hash"], device_key=r["device_key"], score=r["score"],
                     level=r["level"], status=r["status"], alert_count=r["alert_count"], steps=loads(r["steps"]),
-                    explanation=loads(r["explanation"]))
+                    explanation=loaded_explanation(loads(r["explanation"])))
 
 
 def _device(r: Row) -> Device:
@@ -332,7 +345,7 @@ class SqlStore:
         return (a.created_at, a.updated_at, a.time, a.kind, a.title, a.agent_id, a.event_id, a.host, a.user,
                 a.channel, a.path, None if a.device is None else dumps(a.device),
                 None if a.destination is None else dumps(a.destination), a.content_hash, dumps(a.detectors),
-                a.score, a.level, dumps(a.explanation), dumps(a.evidence), a.status, a.assignee, a.note,
+                a.score, a.level, dumps(stored_explanation(a.explanation)), dumps(a.evidence), a.status, a.assignee, a.note,
                 a.sla_deadline, a.escalation_level, a.acknowledged_at, a.incident_id)
 
     async def insert_alert(self, alert: Alert) -> Alert:
@@ -354,7 +367,7 @@ class SqlStore:
         await self._x.execute(
             "UPDATE alerts SET updated_at = ?, title = ?, score = ?, level = ?, explanation = ?, status = ?, "
             "assignee = ?, note = ?, sla_deadline = ?, escalation_level = ?, acknowledged_at = ?, incident_id = ? "
-            "WHERE id = ?", a.updated_at, a.title, a.score, a.level, dumps(a.explanation), a.status, a.assignee,
+            "WHERE id = ?", a.updated_at, a.title, a.score, a.level, dumps(stored_explanation(a.explanation)), a.status, a.assignee,
             a.note, a.sla_deadline, a.escalation_level, a.acknowledged_at, a.incident_id, a.id)
 
     def _alert_where(self, flt: AlertFilter, *, level_status: bool = True,
@@ -623,7 +636,7 @@ class SqlStore:
         rows = await self._x.write_fetch(
             f"INSERT INTO incidents ({cols}) VALUES ({_marks(12)}) RETURNING id", i.created_at, i.updated_at,
             i.host, i.user, i.content_hash, i.device_key, i.score, i.level, i.status, i.alert_count,
-            dumps(i.steps), dumps(i.explanation))
+            dumps(i.steps), dumps(stored_explanation(i.explanation)))
         i.id = rows[0]["id"]
         return i
 
@@ -632,7 +645,7 @@ class SqlStore:
             'UPDATE incidents SET updated_at = ?, host = ?, "user" = ?, content_hash = ?, device_key = ?, score = ?, '
             "level = ?, status = ?, alert_count = ?, steps = ?, explanation = ? WHERE id = ?",
             i.updated_at, i.host, i.user, i.content_hash, i.device_key, i.score, i.level, i.status, i.alert_count,
-            dumps(i.steps), dumps(i.explanation), i.id)
+            dumps(i.steps), dumps(stored_explanation(i.explanation)), i.id)
 
     async def get_incident(self, incident_id: int) -> Incident | None:
         r = await self._x.fetchrow(f"SELECT {INCIDENT_COLS} FROM incidents WHERE id = ?", incident_id)
@@ -655,15 +668,29 @@ class SqlStore:
 
     # devices -----------------------------------------------------------------
     async def upsert_device(self, d: Device) -> Device:
+        if d.policy is None:
+            d = replace(d, **await self._device_verdict(d.key))
+        verdict = ", ".join(f"{col} = CASE WHEN {_NEWER_VERDICT} THEN excluded.{col} ELSE devices.{col} END"
+                            for col in ("policy", "policy_rule", "policy_at", "policy_host"))
         rows = await self._x.write_fetch(
-            f"INSERT INTO devices ({DEVICE_COLS.split(', ', 1)[1]}) VALUES ({_marks(13)}) "
+            f"INSERT INTO devices ({DEVICE_COLS.split(', ', 1)[1]}) VALUES ({_marks(17)}) "
             "ON CONFLICT (key) DO UPDATE SET last_seen = excluded.last_seen, last_host = excluded.last_host, "
             "vendor = COALESCE(excluded.vendor, devices.vendor), model = COALESCE(excluded.model, devices.model), "
-            "label = COALESCE(excluded.label, devices.label), fs_uuid = COALESCE(excluded.fs_uuid, devices.fs_uuid) "
-            f"RETURNING {DEVICE_COLS}",
+            "label = COALESCE(excluded.label, devices.label), fs_uuid = COALESCE(excluded.fs_uuid, devices.fs_uuid), "
+            f"{verdict} RETURNING {DEVICE_COLS}",
             d.key, d.vendor_id, d.product_id, d.vendor, d.model, d.serial, d.fs_uuid, d.label, d.first_seen,
-            d.last_seen, d.last_host, d.status, d.note)
+            d.last_seen, d.last_host, d.status, d.note, d.policy, d.policy_rule, d.policy_at, d.policy_host)
         return _device(rows[0])
+
+    async def _device_verdict(self, key: str) -> dict[str, Any]:
+        """The verdict of the device's latest stored event that carries one (ingest stores a batch's events
+        before it registers their devices), as Device fields; {} if none."""
+        r = await self._x.fetchrow(DEVICE_VERDICT[self.dialect], key)
+        if r is None or r["policy"] not in DEVICE_POLICIES:
+            return {}
+        rule = r["rule"]
+        return {"policy": r["policy"], "policy_rule": None if rule is None else str(rule)[:256],
+                "policy_at": r["time"], "policy_host": r["host"]}
 
     async def get_device(self, device_id: int) -> Device | None:
         r = await self._x.fetchrow(f"SELECT {DEVICE_COLS} FROM devices WHERE id = ?", device_id)

@@ -149,6 +149,10 @@ async def test_language_follows_browser_and_switch_shows_chinese(browser, collec
     assert await page.locator("h1").inner_text() == "总览"
     await page.wait_for_selector(".chart canvas")
     await shot(page, "overview-zh")
+    # the choice is saved on alice's account (test_user_language.py): give her English back for the
+    # tests below, which expect her pages in English
+    await page.select_option("#lang-select", "en")
+    await page.wait_for_function("document.documentElement.lang === 'en'")
     assert not problems, problems
     await context.close()
 

@@ -17,6 +17,8 @@ from server.store.interface import LEVELS, AlertFilter
 
 routes = web.RouteTableDef()
 DEVICE_MARKS = ("known", "lost", "revoked")
+#: the agent's device-policy verdict -> the colour class the health column uses (allowed, alerted, blocked)
+POLICY_CLASS = {"allow": "health-ok", "alert": "health-degraded", "block": "health-offline"}
 MAX_NOTE = 500
 
 
@@ -118,7 +120,7 @@ async def devices(request: web.Request) -> web.StreamResponse:
     me = await require(request)
     items = sorted(await request.app[STORE].list_devices(), key=lambda d: -d.last_seen)
     return render(request, "devices.html", {"items": items, "can_write": me.can_write, "marks": DEVICE_MARKS,
-                                            "done": request.query.get("done")})
+                                            "policy_class": POLICY_CLASS, "done": request.query.get("done")})
 
 
 @routes.post("/devices/{device_id:\\d+}/status", name="dash.device_status")
