@@ -2,7 +2,8 @@
 
 Log calls pass context as ``extra={"ctx": {...}}``; values are paths, counts
 and ids, never file content or matched values (those exist only inside the
-scanner, and findings reach logs only as masked renderings).
+scanner, and findings reach logs only as masked renderings). A value hiding in
+a name (a path, a device label) is masked like in the spool.
 """
 
 from __future__ import annotations
@@ -10,7 +11,21 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
+
+from detectors.redact import Redactor
+
+_redactor: Redactor | None = None
+_redactor_lock = threading.Lock()
+
+
+def _names_redactor() -> Redactor:
+    global _redactor
+    with _redactor_lock:  # built once, on the first log line (compiling its patterns takes a moment)
+        if _redactor is None:
+            _redactor = Redactor()
+        return _redactor
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,7 +41,13 @@ class JsonFormatter(logging.Formatter):
             out.update({k: v for k, v in ctx.items() if k not in out})
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return json.dumps(out, ensure_ascii=False, default=str)
+        line = json.dumps(out, ensure_ascii=False, default=str)
+        # paths and device names in a log line can hold an ID number or key (a file named after its
+        # owner's ID): the same masking as the spool's
+        redactor = _names_redactor()
+        if redactor.has_values(line):
+            line = json.dumps(redactor.mask_strings(json.loads(line)), ensure_ascii=False)
+        return line
 
 
 def setup_logging(level: str, file: str | None) -> logging.Handler:

@@ -46,6 +46,7 @@ from agent.monitors.files import PathFilter
 from agent.scanning import ContentScanner, ScanOutcome
 from agent.spool import Spool, SpoolUnavailable
 from detectors.ml.anomaly import AnomalyVerdict, Baselines
+from detectors.redact import Redactor
 from leakwarden import wire
 from leakwarden.errors import LeakWardenError
 
@@ -161,6 +162,8 @@ class Pipeline:
         self._reported_drops = spool.drops()
         self._stop = threading.Event()
         self.idle = threading.Event()
+        # file, device and host names can hold an ID number or key: masked before anything is spooled
+        self._redactor = Redactor()
 
     # -- plumbing ----------------------------------------------------------
     def _lower_priority(self) -> None:
@@ -178,6 +181,7 @@ class Pipeline:
         if not self._out and not self._holdover:
             self._run_after_spool()
             return
+        self._out = self._masked_names(self._out)
         batch = self._holdover + self._out
         if self._holdover and time.monotonic() - self._last_spool_retry < 1.0:
             self._holdover = batch[-HOLDOVER_MAX:]
@@ -199,6 +203,12 @@ class Pipeline:
         if "unavailable" in self.status.degraded.get("spool", ""):
             self._set_degraded("spool", None)  # the recovery event goes out with the next flush
         self.notify()
+
+    def _masked_names(self, out: list[tuple[wire.Event, int]]) -> list[tuple[wire.Event, int]]:
+        if not out:
+            return out
+        clean = self._redactor.mask_structs([e for e, _ in out], keep=wire.IDENTIFIERS)
+        return [(c, risk) for c, (_, risk) in zip(clean, out)]
 
     def _run_after_spool(self) -> None:
         ops, self._after_spool = self._after_spool, []

@@ -11,13 +11,17 @@ ingest (an old or hostile agent must not be able to plant a value in the store).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeVar
+
+import msgspec
 
 from detectors.engine import Engine
 from detectors.extract.segment import Segment
 from detectors.findings import mask
 from detectors.registry import BUILTIN
+
+S = TypeVar("S", bound=msgspec.Struct)
 
 # E-mail addresses are how people are named (users, responders); markings are labels, not values.
 GUARDED = tuple(d for d in BUILTIN if d.split(".", 1)[0] in ("pii", "secret") and d != "pii.email")
@@ -46,6 +50,20 @@ class Redactor:
         if not self.has_values(json.dumps(obj, ensure_ascii=False)):
             return obj
         return _rewrite(obj, self.mask_text, frozenset(keep))
+
+
+    def mask_structs(self, items: Sequence[S], keep: Collection[str] = ()) -> list[S]:
+        """Records (msgspec structs such as wire events) with every string field masked but those in
+        ``keep``; the records that hold nothing come back as they were. One scan for the whole list
+        in the usual clean case."""
+        if not self.has_values(msgspec.json.encode(items).decode()):
+            return list(items)
+        out = []
+        for item in items:
+            raw = msgspec.to_builtins(item)
+            clean = self.mask_strings(raw, keep)
+            out.append(item if clean is raw else msgspec.convert(clean, type(item)))
+        return out
 
 
 def _rewrite(obj: Any, fn: Callable[[str], str], keep: frozenset[str]) -> Any:

@@ -104,6 +104,11 @@ class Event(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True, kw_o
     attributes: dict[str, Any] = {}
 
 
+#: event fields that identify rather than describe: never rewritten when names are masked
+#: (detectors.redact), so ids, hashes and enumerations stay byte-exact
+IDENTIFIERS = ("id", "content_hash", "hash", "masked", "detector", "kind", "channel", "severity", "policy")
+
+
 class Batch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     schema: Literal[1] = SCHEMA_VERSION
     agent_id: ShortText

@@ -385,3 +385,21 @@ def test_only_named_list_attributes_reach_the_wire_and_bounded() -> None:
                            "probability": 0.9, "nested": {"a": 1}})
     assert out["probability"] == 0.9 and "values" not in out and "nested" not in out
     assert out["features"] == [f"term{i}" for i in range(16)]
+
+
+def test_an_id_number_in_a_file_name_is_masked_in_the_spool_and_the_logs(tmp_path: Path, run_agent) -> None:
+    from agent.logs import JsonFormatter
+    cfg = write_config(tmp_path)
+    run_agent(cfg)
+    watched = Path(cfg.files.roots[0])
+    (watched / f"{ID_NUMBER}.txt").write_bytes(SENSITIVE)
+    ev = wait_for(lambda: [e for e in events_of(cfg.state_dir) if e["kind"] in ("file.create", "file.write")])[0]
+    masked_name = ID_NUMBER[:4] + "*" * 10 + ID_NUMBER[-4:] + ".txt"
+    assert ev["file"]["path"] == str(watched / masked_name)
+    assert ev["findings"][0]["location"]["path"] == str(watched / masked_name)
+    assert ID_NUMBER not in json.dumps(events_of(cfg.state_dir), ensure_ascii=False)
+    # the same path in a log line's context is masked too
+    record = logging.LogRecord("agent", logging.WARNING, __file__, 1, "skipped for budget", None, None)
+    record.ctx = {"path": str(watched / f"{ID_NUMBER}.txt"), "size": 12}  # type: ignore[attr-defined]
+    line = json.loads(JsonFormatter().format(record))
+    assert line["path"] == str(watched / masked_name) and line["size"] == 12
