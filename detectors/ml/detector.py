@@ -9,7 +9,9 @@ drove the verdict (training-vocabulary terms only; see
 
 Cost control: only the head of a document is classified (the segment that
 starts it, up to ``max_chars`` characters), texts shorter than ``min_chars``
-are skipped (too little to judge, and cheap pattern detectors cover them),
+are skipped (too little to judge, and cheap pattern detectors cover them), so
+is machine text (logs, code, encoded or binary data, pages of numbers; see
+:mod:`detectors.ml.gate`),
 and verdicts are cached by a hash of the classified text, so the same file
 seen again (copied, renamed, re-sent) costs one hash.
 """
@@ -26,6 +28,7 @@ from detectors.base import Detector
 from detectors.extract.segment import Segment
 from detectors.findings import Match, Severity
 from detectors.ml import model as ml_model
+from detectors.ml.gate import skip_reason
 
 #: parts that carry a document's own text (not headers, footers, comments)
 _CLASSIFIED_PARTS = frozenset({"body", "page", "sheet", "attachment", "slide", "notes"})
@@ -44,6 +47,7 @@ class SensitiveDocumentDetector(Detector):
         min_chars: int = 100,
         cache_size: int = 1024,
         explain_top: int = 8,
+        precheck: bool = True,
     ) -> None:
         if not 0.0 <= threshold <= 1.0:
             raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
@@ -53,6 +57,7 @@ class SensitiveDocumentDetector(Detector):
         self.max_chars = min(max_chars, self.model.hasher.max_chars)
         self.min_chars = min_chars
         self.explain_top = explain_top
+        self.precheck = precheck
         self._cache: OrderedDict[bytes, tuple[float, list[str]]] = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()  # the agent scans from a worker pool
@@ -75,13 +80,15 @@ class SensitiveDocumentDetector(Detector):
         return p, terms
 
     def wanted(self, segment: Segment) -> bool:
-        """Classify a document once: its first segment, if there is enough text."""
+        """Classify a document once: its first segment, if there is enough text and it is
+        prose rather than machine text (:func:`detectors.ml.gate.skip_reason`)."""
         return (
             segment.at_start
             and segment.count_from == 0
             and segment.page in (None, 0, 1)
             and segment.part in _CLASSIFIED_PARTS
             and len(segment.text) >= self.min_chars
+            and not (self.precheck and skip_reason(segment.text, self.min_chars))
         )
 
     def scan(self, segment: Segment) -> Iterator[Match]:

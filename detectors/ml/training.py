@@ -22,6 +22,7 @@ import numpy as np
 from sklearn.metrics import precision_score, recall_score, roc_auc_score
 
 from detectors.ml import model as ml_model
+from detectors.ml.gate import skip_reason
 from leakwarden.errors import ModelError
 
 LABELS = {"sensitive": 1, "public": 0}
@@ -80,6 +81,8 @@ class Evaluation:
     documents: int
     false_positives: list[str]
     false_negatives: list[str]
+    #: (documents the detector's pre-check would skip, of them sensitive, recall counting them missed)
+    precheck: tuple[int, int, float] = (0, 0, 0.0)
     failed_folds: list[str] = field(default_factory=list)
 
     def report(self) -> str:
@@ -91,6 +94,8 @@ class Evaluation:
             f"precision: {self.precision:.3f}",
             f"recall:    {self.recall:.3f}",
             f"ROC-AUC:   {self.roc_auc:.3f}",
+            f"pre-check: the detector would skip {self.precheck[0]} of {self.documents} documents as machine text "
+            f"({self.precheck[1]} sensitive); recall counting them as missed: {self.precheck[2]:.3f}",
             *(["warning: held-out documents are ranked no better than chance (ROC-AUC <= 0.5): the classifier "
                "does not generalise to unseen groups of this data, and `leakwarden train` may refuse it; "
                "add more, and more varied, documents of each class"] if self.roc_auc <= 0.5 else []),
@@ -130,6 +135,7 @@ def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: 
     if len(failed) == k:
         raise ModelError("no fold could be trained:\n" + "\n".join(failed))
     pred = prob >= threshold
+    skipped = np.array([skip_reason(t) is not None for t in data.texts], dtype=bool)
     ev = Evaluation(
         folds=k,
         grouped=grouped,
@@ -141,6 +147,8 @@ def cross_validate(data: Dataset, *, folds: int = 5, threshold: float = 0.5, c: 
         false_positives=[p for p, t, q in zip(data.paths, y, pred) if q and not t],
         false_negatives=[p for p, t, q in zip(data.paths, y, pred) if t and not q],
         failed_folds=failed,
+        precheck=(int(skipped.sum()), int(skipped[y == 1].sum()),
+                  float(recall_score(y, pred & ~skipped, zero_division=0))),
     )
     return ev, prob
 
