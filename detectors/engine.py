@@ -184,8 +184,9 @@ class Engine:
                 if problems is not None:
                     problems.append(f"{segment.path}: detector {det.id} failed ({type(e).__name__}); "
                                     "its verdict is missing, other findings are kept")
-        if segment.count_from:
-            matches = [m for m in matches if m.end > segment.count_from]
+        lo, hi = segment.count_from, segment.count_until  # chunks: count what ends in (lo, hi] (segment.py)
+        if lo or hi is not None:
+            matches = [m for m in matches if (not lo or m.end > lo) and (hi is None or m.end <= hi)]
         matches = apply_context(matches, text, self._context)
         floor = self._min_confidence
         return sorted(

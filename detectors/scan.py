@@ -178,21 +178,23 @@ class Scanner:
     def _consume(self, extraction: Extraction, result: ScanResult) -> None:
         result.media_type = extraction.media_type
         result.disguised = extraction.disguised
-        # character offset of each part's current chunk: chunks of one part
-        # overlap by ``count_from`` characters
+        # character offset of each part's current chunk: the counted regions
+        # of consecutive chunks meet (the previous chunk's count_until is the
+        # same document offset as this chunk's count_from)
         bases: dict[tuple[str, str, int | None, str | None], tuple[int, int]] = {}
         for item in extraction:
             if isinstance(item, Notice):
                 self._notice(item, result)
                 continue
             key = (item.path, item.part, item.page, item.sheet)
+            until = len(item.text) if item.count_until is None else item.count_until
             if item.at_start or key not in bases:
                 base = 0
             else:
-                prev_base, prev_len = bases[key]
-                base = prev_base + prev_len - item.count_from
-            bases[key] = (base, len(item.text))
-            result.bytes_scanned += len(item.text) - item.count_from
+                prev_base, prev_until = bases[key]
+                base = prev_base + prev_until - item.count_from
+            bases[key] = (base, until)
+            result.bytes_scanned += until - item.count_from
             self._keep(result, self.findings_for(item, base, result.warnings))
 
     def _keep(self, result: ScanResult, findings: list[Finding]) -> None:

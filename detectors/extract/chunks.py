@@ -1,10 +1,16 @@
 """Cut a stream of text pieces into overlapping Segments of bounded size.
 
 Chunk k covers document characters [s_k, s_k + len_k) with
-s_{k+1} = s_k + chunk_chars - overlap_chars, and sets ``count_from`` to the
-overlap it shares with chunk k-1. The counted regions ``text[count_from:]``
-therefore tile the document exactly, and a match no longer than the overlap
-that crosses a border lies wholly inside the next chunk: it is found once.
+s_{k+1} = s_k + chunk_chars - overlap_chars. A chunk's text stops at the cut,
+so a boundary check there (``(?![0-9])``) would see nothing and take the
+front of a longer digit run for a whole value. Every chunk therefore counts
+only the matches that end in its middle: a non-final chunk stops counting at
+``count_until = chunk_chars - overlap_chars // 2``, and the next one starts
+at ``count_from = overlap_chars - overlap_chars // 2``, the same document
+offset. The counted regions ``text[count_from:count_until]`` tile the
+document exactly; every counted match has at least half the overlap of real
+text after its end (and, if no longer than half the overlap, before its
+start), and is counted once.
 """
 
 from __future__ import annotations
@@ -62,7 +68,9 @@ class Chunker:
         text = buf if final else buf[: self._size]
         end = self._start + len(text)
         anchors = self._chunk_anchors(end)
+        half = self._overlap // 2
         seg = Segment(text=text, line_base=self._line_base, count_from=self._count_from,
+                      count_until=None if final else self._size - half,
                       at_start=self._first, at_end=final, anchors=anchors, **self._fields)  # type: ignore[arg-type]
         self._first = False
         if not final:
@@ -72,7 +80,7 @@ class Chunker:
             self._pieces = [rest]
             self._len = len(rest)
             self._start += keep_from
-            self._count_from = self._overlap
+            self._count_from = self._overlap - half
         else:
             self._pieces, self._len = [], 0
         return seg

@@ -23,7 +23,7 @@ class ExtractLimits:
     max_member_bytes: int = 256 << 20
     time_budget: float = 60.0  # seconds of wall clock per top-level file
     chunk_chars: int = 1 << 20  # text chunk size for streaming
-    overlap_chars: int = 4096  # overlap between chunks (>= longest match we need)
+    overlap_chars: int = 8192  # overlap between chunks (half of it >= the longest value: PEM keys)
     max_file_bytes: int | None = None  # skip bigger top-level files (agent budget); None = no limit
 
     def __post_init__(self) -> None:

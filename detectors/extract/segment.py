@@ -10,9 +10,13 @@ from dataclasses import dataclass
 class Segment:
     """Text handed to the detectors.
 
-    Large files arrive as several segments (chunks) that overlap: a match that
-    ends at or before ``count_from`` lies wholly in the overlap and was already
-    reported by the previous chunk, so the engine drops it here. ``at_start``
+    Large files arrive as several segments (chunks) that overlap. Each chunk
+    counts only the matches that end in ``(count_from, count_until]``
+    (``count_until`` None: to the end of the text); the counted regions tile
+    the document, and both bounds lie at least half the overlap away from a
+    cut, so a match is judged with real context on both sides (a digit run
+    cut at a chunk edge is not mistaken for a whole value) and counted exactly
+    once. ``count_from`` 0 means no lower bound. ``at_start``
     and ``at_end`` tell whether the text touches the start or end of its
     document or page (markings count in the head and foot).
     """
@@ -24,6 +28,7 @@ class Segment:
     sheet: str | None = None
     line_base: int = 1  # line number of text[0]
     count_from: int = 0
+    count_until: int | None = None
     at_start: bool = True
     at_end: bool = True
     media_type: str = "text/plain"

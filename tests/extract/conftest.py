@@ -9,6 +9,11 @@ import pytest
 from detectors.extract import Extraction, Notice, Segment
 
 
+def counted(s: Segment) -> str:
+    """The part of a chunk whose matches count (segment.py): the counted parts tile the text."""
+    return s.text[s.count_from:s.count_until]
+
+
 @dataclass
 class Result:
     media_type: str
@@ -18,7 +23,7 @@ class Result:
 
     def text(self, path: str | None = None, part: str | None = None) -> str:
         """The counted text (chunk overlaps removed) of matching segments."""
-        return "\n".join(s.text[s.count_from:] for s in self.segments
+        return "\n".join(counted(s) for s in self.segments
                          if (path is None or s.path == path) and (part is None or s.part == part))
 
     def kinds(self) -> list[str]:

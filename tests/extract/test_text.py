@@ -14,7 +14,7 @@ import pytest
 from detectors.extract import ExtractLimits, extract_bytes, extract_path
 from leakwarden.errors import ExtractionError
 
-from .conftest import collect
+from .conftest import collect, counted
 
 ZH = "身份证号 110101199003077774，电话13812345678。机密★5年\n第二行 password=Tr0ub4dor\n"
 TW = "國家機密，請勿外傳。身分證字號 A123456789，電話 0912-345-678。\n"
@@ -72,11 +72,11 @@ def test_empty_file(tmp_path) -> None:
 
 
 def _engine_hits(segments, needle: str) -> list[tuple[int, int]]:
-    """What the engine keeps: occurrences ending after count_from (engine.py drops the rest)."""
+    """What the engine keeps: occurrences ending in (count_from, count_until] (engine.py drops the rest)."""
     out = []
     for k, s in enumerate(segments):
         for m in re.finditer(re.escape(needle), s.text):
-            if m.end() > s.count_from:
+            if s.count_from < m.end() <= (len(s.text) if s.count_until is None else s.count_until):
                 out.append((k, m.start()))
     return out
 
@@ -92,11 +92,12 @@ def test_marker_across_a_chunk_border_is_found_exactly_once(shift: int) -> None:
     segs = [s for s in extract_bytes(doc.encode(), "big.txt", limits) if hasattr(s, "text")]
     assert len(segs) >= 3
     # counted regions tile the document: no character counted twice or lost
-    assert "".join(s.text[s.count_from:] for s in segs) == doc
+    assert "".join(counted(s) for s in segs) == doc
     assert len(_engine_hits(segs, marker)) == 1
     assert [s.at_start for s in segs] == [True] + [False] * (len(segs) - 1)
     assert [s.at_end for s in segs] == [False] * (len(segs) - 1) + [True]
-    assert segs[0].count_from == 0 and all(s.count_from == 64 for s in segs[1:])
+    assert segs[0].count_from == 0 and all(s.count_from == 32 for s in segs[1:])
+    assert all(s.count_until == 1000 - 32 for s in segs[:-1]) and segs[-1].count_until is None
     # line numbers stay right in every chunk
     k, off = _engine_hits(segs, marker)[0]
     s = segs[k]
@@ -110,7 +111,7 @@ def test_streamed_file_chunks_tile_the_file(tmp_path) -> None:
     p = tmp_path / "app.log"
     p.write_text(doc, encoding="utf-16")  # multi-byte decoding across read blocks
     segs = [s for s in extract_path(str(p), limits=limits) if hasattr(s, "text")]
-    assert "".join(s.text[s.count_from:] for s in segs) == doc
+    assert "".join(counted(s) for s in segs) == doc
     for s in segs[1:]:
         first_full_line = s.text.index("\n") + 1
         number = int(s.text[first_full_line:first_full_line + 6])
@@ -186,7 +187,7 @@ def test_file_growing_during_scan_is_read_to_its_starting_size(tmp_path) -> None
     with open(p, "ab") as f:
         f.write(b"later\n" * 100000)
     rest = list(it)
-    total = "".join(s.text[s.count_from:] for s in [first, *rest])
+    total = "".join(counted(s) for s in [first, *rest])
     assert len(total.encode()) == size
 
 
