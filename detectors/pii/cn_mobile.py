@@ -34,8 +34,11 @@ class CnMobileDetector(FoldsFullwidth, PatternDetector):
         r"(?![0-9A-Za-z@]|\.[0-9])"  # "13918594685@163.com" is an e-mail address
     )
     base_confidence = 0.6
-    hotwords = ("手机", "电话", "联系", "致电", "拨打", "mobile", "phone", "tel", "cell", "whatsapp", "微信")
-    exclusions = ("示例", "样例", "例如", "for example", "e.g.")
+    hotwords = (
+        "手机", "手機", "电话", "電話", "联系", "聯繫", "聯絡", "致电", "致電", "拨打", "撥打", "微信",
+        "mobile", "phone", "tel", "cell", "whatsapp",
+    )
+    exclusions = ("示例", "样例", "樣例", "例如", "for example", "e.g.")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         digits = value.replace(" ", "").replace("-", "")

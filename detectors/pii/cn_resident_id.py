@@ -33,8 +33,11 @@ class CnResidentIdDetector(FoldsFullwidth, PatternDetector):
         rf"|[1-8][0-9]{{5}}(?P<sep>[ -]){_DATE}(?P=sep)[0-9]{{3}}[0-9Xx])(?![0-9A-Za-z]|\.[0-9])"
     )
     base_confidence = 0.75
-    hotwords = ("身份证", "身份号码", "证件号", "公民身份", "id card", "id no", "id number", "identity")
-    exclusions = ("示例", "样例", "例如", "for example", "e.g.")
+    hotwords = (
+        "身份证", "身份證", "身份号码", "身份號碼", "证件号", "證件號", "公民身份",
+        "id card", "id no", "id number", "identity",
+    )
+    exclusions = ("示例", "样例", "樣例", "例如", "for example", "e.g.")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         digits = value.replace(" ", "").replace("-", "")

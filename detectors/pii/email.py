@@ -41,7 +41,7 @@ class EmailDetector(PatternDetector):
     )
     margin = 80
     base_confidence = 0.7
-    hotwords = ("email", "e-mail", "mail", "邮箱", "邮件", "contact", "联系")
+    hotwords = ("email", "e-mail", "mail", "邮箱", "郵箱", "邮件", "郵件", "電郵", "contact", "联系", "聯繫", "聯絡")
     # Message-ID / In-Reply-To / References headers hold message ids shaped like addresses
     exclusions = ("for example", "e.g.", "示例", "例如", "your-email", "your_email", "youremail",
                   "message-id", "in-reply-to", "references:")

@@ -27,7 +27,10 @@ class IbanDetector(PatternDetector):
     pattern = re.compile(r"(?<![A-Za-z0-9])(?P<value>[A-Z]{2}[0-9]{2})(?= ?[A-Z0-9]{4})")
     margin = 48
     base_confidence = 0.75
-    hotwords = ("iban", "account", "konto", "compte", "账户", "账号", "bank", "wire", "汇款")
+    hotwords = (
+        "iban", "account", "konto", "compte", "bank", "wire",
+        "账户", "賬戶", "帳戶", "账号", "賬號", "帳號", "汇款", "匯款",
+    )
     exclusions = ("for example", "e.g.", "示例", "例如")
 
     def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:

@@ -42,7 +42,7 @@ _ISSUERS: tuple[tuple[str, str, frozenset[int], str], ...] = (
 
 #: labels that name the number as something else: an order, a waybill, a reference
 _NOT_A_CARD = re.compile(
-    r"(?i)(?:订单|单号|编号|流水|运单|快递|工号|学号|order|invoice|tracking|waybill|ref\b|reference|txn|"
+    r"(?i)(?:订单|訂單|单号|單號|编号|編號|流水|运单|運單|快递|快遞|工号|工號|学号|學號|order|invoice|tracking|waybill|ref\b|reference|txn|"
     r"transaction|serial|isbn|\bid\b|ts\b|timestamp)[^\n]{0,12}$"
 )
 
@@ -80,10 +80,10 @@ class PaymentCardDetector(FoldsFullwidth, PatternDetector):
     )
     base_confidence = 0.65
     hotwords = (
-        "卡号", "银行卡", "信用卡", "借记卡", "储蓄卡", "card", "credit", "debit", "visa", "mastercard",
-        "amex", "unionpay", "银联", "cc=", "cc:", "cc_number", "cardnumber",
+        "卡号", "卡號", "银行卡", "銀行卡", "信用卡", "借记卡", "借記卡", "储蓄卡", "儲蓄卡", "银联", "銀聯",
+        "card", "credit", "debit", "visa", "mastercard", "amex", "unionpay", "cc=", "cc:", "cc_number", "cardnumber",
     )
-    exclusions = ("示例", "样例", "例如", "测试卡", "test card", "for example", "e.g.")
+    exclusions = ("示例", "样例", "樣例", "例如", "测试卡", "測試卡", "test card", "for example", "e.g.")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:
         digits = value.replace(" ", "").replace("-", "")

@@ -11,7 +11,7 @@ from detectors.validators import continues_group, us_ssn
 
 #: a bare nine-digit run counts only after one of these on the same line (not \b: CJK
 #: characters are word characters, and "社保SSN" must count)
-_SSN_WORDS = re.compile(r"(?i)(?<![a-z])(?:ssn|social\s+security|soc\.?\s*sec)|社会安全号|社会保障号")
+_SSN_WORDS = re.compile(r"(?i)(?<![a-z])(?:ssn|social\s+security|soc\.?\s*sec)|社会安全号|社會安全號|社会保障号|社會保障號")
 
 
 class UsSsnDetector(PatternDetector):
@@ -19,7 +19,7 @@ class UsSsnDetector(PatternDetector):
     severity = Severity.HIGH
     prefilter = (
         r"[0-8][0-9]{2}[ -][0-9]{2}[ -][0-9]{4}"
-        r"|ssn|social\s+security|soc\.?\s*sec|社会安全号|社会保障号"  # bare 9 digits: only after these
+        r"|ssn|social\s+security|soc\.?\s*sec|社会安全号|社會安全號|社会保障号|社會保障號"  # bare 9 digits: only after these
     )
     prefilter_caseless = True
     pattern = re.compile(
@@ -27,7 +27,7 @@ class UsSsnDetector(PatternDetector):
         r"(?![0-9A-Za-z]|[-.][0-9])"
     )
     base_confidence = 0.6
-    hotwords = ("ssn", "social security", "soc sec", "taxpayer", "社会安全")
+    hotwords = ("ssn", "social security", "soc sec", "taxpayer", "社会安全", "社會安全")
     exclusions = ("for example", "e.g.", "示例", "例如", "sample ssn", "fake")
 
     def validate(self, value: str, match: re.Match[str], segment: Segment) -> bool:

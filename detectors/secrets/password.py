@@ -66,7 +66,8 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
     )),
     # 密码：value, 口令为 value
     ("zh", re.compile(
-        r"(?P<key>(?:登录|初始|默认|管理员|数据库|用户)?(?:密码|口令))\s{0,3}(?:[:：=]|是|为)\s{0,3}"
+        r"(?P<key>(?:登录|登錄|登入|初始|默认|默認|預設|管理员|管理員|数据库|數據庫|資料庫|用户|用戶|使用者)?(?:密码|密碼|口令))"
+        r"\s{0,3}(?:[:：=]|是|为|為)\s{0,3}"
         r"(?:\"(?P<dq>[\x21-\x7e]{1,200}?)\"|“(?P<bq>[\x21-\x7e]{1,200}?)”|(?P<uv>[\x21-\x7e]{1,200}))"
     )),
     # a key and its value alone on a line: what XML extraction makes of
@@ -84,7 +85,7 @@ _FORMS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 _NEEDLES: dict[str, tuple[str, ...]] = {
     "assign": ("pass", "pwd", "pword"), "annotated": ("pass", "pwd", "pword"), "xml": ("<",), "keyvalue": ("value",),
-    "flag": ("--",), "call": ("(",), "netrc": ("login",), "define": ("define(",), "sql": ("create", "alter"), "zh": ("密码", "口令"), "url": ("://",),
+    "flag": ("--",), "call": ("(",), "netrc": ("login",), "define": ("define(",), "sql": ("create", "alter"), "zh": ("密码", "密碼", "口令"), "url": ("://",),
     "pair": ("pass", "pwd", "pword"),
 }
 
@@ -244,7 +245,7 @@ class PasswordDetector(PatternDetector):
         r"|login[ \t]+[^ \t\n]+[ \t]+password[ \t]"
         rf"|--(?:[a-z]+-)?{_PW_PRE}[= \t]"
         r"|identified\s+by\s+'|password\s+'"
-        r"|(?:密码|口令)\s{0,3}(?::|：|=|是|为)"
+        r"|(?:密码|密碼|口令)\s{0,3}(?::|：|=|是|为|為)"
         r"|://[^\s/:@\"'<>]{0,64}:[^\s/@\"'<>]{1,128}@"
         rf"|{_PW_PRE}[0-9]{{0,2}}[ \t]+[\x21-\x7e]{{4}}[\x21-\x7e]*[ \t]*(?:\r|\n|$)"
     )
@@ -252,7 +253,7 @@ class PasswordDetector(PatternDetector):
     pattern = _FORMS[0][1]
     margin = 160
     base_confidence = 0.7
-    hotwords = ("db", "database", "mysql", "postgres", "redis", "smtp", "ldap", "admin", "root", "数据库")
+    hotwords = ("db", "database", "mysql", "postgres", "redis", "smtp", "ldap", "admin", "root", "数据库", "數據庫", "資料庫")
     exclusions = ("example", "示例", "例如", "placeholder", "dummy", "sample")
 
     def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:

@@ -1,0 +1,149 @@
+"""Round-2 fixes through the real Scanner (default policy), with both prefilter backends:
+exclusion words no longer hide checksum-valid values, Traditional Chinese context
+words, 解密条件/解密时间 marking forms and 文件密级 headers, crowded marking input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from detectors.findings import Finding
+from detectors.pii.cn_mobile import CnMobileDetector
+from detectors.pii.cn_resident_id import CnResidentIdDetector
+from detectors.pii.email import EmailDetector
+from detectors.pii.iban import IbanDetector
+from detectors.pii.payment_card import PaymentCardDetector
+from detectors.pii.us_ssn import UsSsnDetector
+from detectors.policy import load_policy
+from detectors.scan import Scanner
+from detectors.secrets.password import PasswordDetector
+from detectors.validators import gb11643_check_digit, luhn
+
+BACKENDS = ("hyperscan", "regex")
+
+ID = "110101199003071233"
+assert gb11643_check_digit(ID[:17]) == ID[-1]
+CARD = "6222020200112345679"  # UnionPay, 19 digits
+assert luhn(CARD)
+IBAN = "GB94BARC10201530093459"
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def scanner(request: pytest.FixtureRequest) -> Scanner:
+    return Scanner(load_policy(None), hash_key=b"test", backend=request.param, show_values=True)
+
+
+def scan(scanner: Scanner, text: str, name: str = "notes.txt") -> list[Finding]:
+    return scanner.scan_text(text, name)
+
+
+def of(findings: list[Finding], detector: str) -> list[Finding]:
+    return [f for f in findings if f.detector == detector]
+
+
+# --- 1. exclusion words do not drop checksum-valid values ------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "detector"),
+    [
+        (f"张三 身份证 {ID} e.g.", "pii.cn_resident_id"),
+        (f"{ID} 示例", "pii.cn_resident_id"),
+        (f"卡号 {CARD}（示例）", "pii.payment_card"),
+        (f"{CARD} for example", "pii.payment_card"),
+        (f"IBAN {IBAN} e.g.", "pii.iban"),
+        ("SSN 536-22-1894, for example", "pii.us_ssn"),
+    ],
+)
+def test_exclusion_word_lowers_checksum_valid_values(scanner: Scanner, text: str, detector: str) -> None:
+    quiet = text.replace(" e.g.", "").replace(" 示例", "").replace("（示例）", "").replace(", for example", "")
+    quiet = quiet.replace(" for example", "")
+    plain = of(scan(scanner, quiet), detector)
+    marked = of(scan(scanner, text), detector)
+    assert len(plain) == len(marked) == 1
+    assert marked[0].attributes.get("context") == "exclusion"
+    assert 0.5 <= marked[0].confidence < plain[0].confidence
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE  # e.g.",
+        "card 4111 1111 1111 1111 e.g.",
+        "卡号 4111111111111111 示例",
+        "IBAN DE89 3704 0044 0532 0130 00 for example",
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c  # example",
+        "身份证号 11010519491231002X 示例",
+        "SSN 078-05-1120 e.g.",
+        "password = \"changeme123\"  # example",
+        "password: example-Pass1!  # example",
+        "mobile 13912345679 e.g.",
+        "mail zhang.wei@corp-mail.cn 示例",
+    ],
+)
+def test_documented_examples_and_stand_ins_stay_quiet(scanner: Scanner, text: str) -> None:
+    assert scan(scanner, text) == []
+
+
+def test_strong_password_next_to_example_is_kept_less_sure(scanner: Scanner) -> None:
+    plain = of(scan(scanner, 'password = "Kq7!vLz93mWp"', "app.conf"), "secret.password")
+    marked = of(scan(scanner, 'password = "Kq7!vLz93mWp" # example', "app.conf"), "secret.password")
+    assert len(plain) == len(marked) == 1
+    assert marked[0].attributes["context"] == "exclusion"
+    assert marked[0].confidence < plain[0].confidence
+
+
+# --- 2. Traditional Chinese context words ----------------------------------------------------
+
+def test_traditional_password_label(scanner: Scanner) -> None:
+    for text in ("密碼：Zhang@2024!abc", "管理員密碼為 Zhang@2024!abc", "資料庫密碼: Zhang@2024!abc"):
+        assert [f.value for f in of(scan(scanner, text), "secret.password")] == ["Zhang@2024!abc"], text
+
+
+@pytest.mark.parametrize(
+    ("simplified", "traditional", "value", "detector"),
+    [
+        ("身份证", "身份證", ID, "pii.cn_resident_id"),
+        ("手机", "手機", "13912345679", "pii.cn_mobile"),
+        ("电话", "電話", "13912345679", "pii.cn_mobile"),
+        ("卡号", "卡號", CARD, "pii.payment_card"),
+        ("银行卡", "銀行卡", CARD, "pii.payment_card"),
+        ("信用卡号", "信用卡號", CARD, "pii.payment_card"),
+        ("账号", "帳號", IBAN, "pii.iban"),
+    ],
+)
+def test_traditional_hotwords_count_like_simplified(
+    scanner: Scanner, simplified: str, traditional: str, value: str, detector: str
+) -> None:
+    bare = of(scan(scanner, f"记录 {value} 完"), detector)
+    s = of(scan(scanner, f"{simplified}：{value}"), detector)
+    t = of(scan(scanner, f"{traditional}：{value}"), detector)
+    assert len(bare) == len(s) == len(t) == 1
+    assert t[0].confidence == s[0].confidence > bare[0].confidence
+
+
+def test_traditional_order_label_marks_a_number_as_no_card(scanner: Scanner) -> None:
+    assert of(scan(scanner, f"訂單 {CARD}"), "pii.payment_card") == []
+    assert of(scan(scanner, f"订单 {CARD}"), "pii.payment_card") == []
+
+
+def test_traditional_ssn_word(scanner: Scanner) -> None:
+    assert [f.value for f in of(scan(scanner, "社會安全號 536221894"), "pii.us_ssn")] == ["536221894"]
+
+
+#: Simplified -> Traditional for the characters the detectors' Chinese words use
+_S2T = str.maketrans(
+    "证号码件机电话联系拨银卡记储邮账户汇订单编运递学会录认员数据库为样测试联致",
+    "證號碼件機電話聯繫撥銀卡記儲郵賬戶匯訂單編運遞學會錄認員數據庫為樣測試聯致",
+)
+
+
+@pytest.mark.parametrize(
+    "cls", [CnMobileDetector, CnResidentIdDetector, EmailDetector, IbanDetector, PaymentCardDetector,
+            UsSsnDetector, PasswordDetector],
+)
+def test_every_simplified_word_has_its_traditional_form(cls: type) -> None:
+    for words in (cls.hotwords, cls.exclusions):
+        for w in words:
+            if re.search("[\u4e00-\u9fff]", w):
+                assert w.translate(_S2T) in words, (cls.id, w)
