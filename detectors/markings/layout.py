@@ -308,9 +308,18 @@ class MarkingDetector(PatternDetector):
 
 # --- Chinese marking lines (GB/T 9704: 份号, 密级和保密期限, 紧急程度 head the page)
 _CN_NUM = "(?:\\d{1,3}|[一二三四五六七八九十两〇零]{1,3})"
-#: 保密期限 (5年, 6个月, 长期), 解密时间 (2027年12月31日) or 解密条件 (…后解密)
+_CN_DATE = (
+    "\\d{4}\\s*年\\s*\\d{1,2}\\s*月(?:\\s*\\d{1,2}\\s*日)?(?:前|止)?"
+    "|\\d{4}[-./]\\d{1,2}[-./]\\d{1,2}"
+)
+#: 解密条件 text: up to the next punctuation mark or space
+_CN_CONDITION = "[^\\s，。；;、,.!?！？“”\"'「」『』()（）★☆]{1,30}"
+#: 保密期限 (5年, 6个月, 长期), 解密时间 (2027年12月31日), 解密条件 (…后解密), and the
+#: labelled forms 解密时间：2027年12月31日 / 解密条件：项目验收后
 CN_PERIOD = (
-    "(?:\\d{4}\\s*年\\s*\\d{1,2}\\s*月(?:\\s*\\d{1,2}\\s*日)?(?:前|止)?"
+    f"(?:解密(?:时间|時間)\\s*[:：]?\\s*(?:{_CN_DATE})"
+    f"|解密(?:条件|條件)\\s*[:：]?\\s*{_CN_CONDITION}"
+    "|\\d{4}\\s*年\\s*\\d{1,2}\\s*月(?:\\s*\\d{1,2}\\s*日)?(?:前|止)?"
     "|\\d{4}[-./]\\d{1,2}[-./]\\d{1,2}"
     "|长期|長期"
     f"|{_CN_NUM}\\s*(?:年|个月|個月|月|天|日)"
@@ -333,7 +342,9 @@ CN_COMPANIONS = Companions.of(
     "一二三四五六七八九十两〇零严嚴禁外传傳请請勿不得注意妥善管（）、",
 )
 _LABEL = re.compile("密[级級](?:[和及]保密期限)?\\s*[:：]?\\s*$")
-_PERIOD_AFTER = re.compile(f"保密期限[:：]?\\s*(?P<period>{CN_PERIOD})")
+_PERIOD_AFTER = re.compile(f"(?:保密期限[:：]?\\s*|(?=解密(?:时间|時間|条件|條件)))(?P<period>{CN_PERIOD})")
+#: a document's header block names the field: 文件密级：秘密 (only at the head or foot, see cn_form)
+_DOC_LABEL = re.compile("(?:文件|文档|文檔|资料|資料|档案|檔案)密[级級]\\s*[:：]?")
 
 
 def cn_labelled(line: Line) -> bool:
@@ -354,13 +365,18 @@ def cn_form(m: re.Match[str], segment: Segment, line: Line, *, listed: Pattern[s
     "header", "footer": own line in the head/foot of a document or page or in
     such a part, unless a neighbouring line matches ``listed`` (a list of levels).
     """
-    if line.quoted or bare(line.before, CN_COMPANIONS):
+    # 文件密级：秘密 heads the page of an official document; the same words in a
+    # sentence (本文件密级：秘密，…) or in the body of a page are not a marking
+    doc_label = _DOC_LABEL.fullmatch(line.before.strip()) is not None
+    if line.quoted or (not doc_label and bare(line.before, CN_COMPANIONS)):
         return None
     rest = cn_rest(line)
     if m.group("star"):
         return None if line.runs_on and rest else "legal"  # not 机密★5年表示……
     if rest or line.runs_on:  # 机密编号 is a column heading, not 机密 + 编号
         return None
+    if doc_label:
+        return "label" if at_edge(segment, line) else None
     if cn_labelled(line):
         return "label"
     if not at_edge(segment, line):
@@ -381,7 +397,7 @@ def normalise_cn(word: str) -> str:
     return word.translate(_T2S)
 
 
-_T2S = str.maketrans("絕機級號編長個內資緊頁僅嚴業", "绝机级号编长个内资紧页仅严业")
+_T2S = str.maketrans("絕機級號編長個內資緊頁僅嚴業時間條", "绝机级号编长个内资紧页仅严业时间条")
 
 
 # --- English marking lines

@@ -147,3 +147,48 @@ def test_every_simplified_word_has_its_traditional_form(cls: type) -> None:
         for w in words:
             if re.search("[\u4e00-\u9fff]", w):
                 assert w.translate(_S2T) in words, (cls.id, w)
+
+
+# --- 3. 解密条件 / 解密时间 forms and 文件密级 header labels ---------------------------------------
+
+_BODY = "\n".join(f"第{i}条 各部门应按本办法落实相关工作要求。" for i in range(12))
+
+
+@pytest.mark.parametrize(
+    ("text", "level", "period"),
+    [
+        ("机密★解密条件：项目验收后", "机密", "解密条件：项目验收后"),
+        ("秘密★解密条件:合同终止后", "秘密", "解密条件:合同终止后"),
+        ("绝密★解密时间：2030年12月31日", "绝密", "解密时间：2030年12月31日"),
+        ("機密★解密時間：2030年12月31日", "机密", "解密时间：2030年12月31日"),
+        ("机密★项目结束后解密", "机密", "项目结束后解密"),
+    ],
+)
+def test_decryption_condition_and_time_forms(scanner: Scanner, text: str, level: str, period: str) -> None:
+    fs = of(scan(scanner, f"{_BODY}\n{text}\n{_BODY}"), "marking.cn_state_secret")
+    assert [(f.attributes["level"], f.attributes["period"], f.attributes["form"]) for f in fs] == [
+        (level, period, "legal")
+    ]
+
+
+def test_separate_decryption_time_after_a_label(scanner: Scanner) -> None:
+    fs = of(scan(scanner, "密级：机密 解密时间：2030年12月31日\n" + _BODY), "marking.cn_state_secret")
+    assert [f.attributes["period"] for f in fs] == ["解密时间：2030年12月31日"]
+
+
+@pytest.mark.parametrize("label", ["文件密级：", "文件密級：", "文档密级:", "密级："])
+def test_document_header_labels_at_the_head(scanner: Scanner, label: str) -> None:
+    fs = of(scan(scanner, f"{label}秘密\n{_BODY}"), "marking.cn_state_secret")
+    assert [(f.attributes["level"], f.attributes["form"]) for f in fs] == [("秘密", "label")]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"{_BODY}\n文件密级：秘密\n{_BODY}",  # in the body of the page, not its header block
+        "根据规定，本文件密级：秘密，请妥善保管。",  # in a sentence
+        "培训材料：例如“机密★解密条件：项目验收后”。",  # quoted
+    ],
+)
+def test_header_labels_and_conditions_in_prose_are_no_marking(scanner: Scanner, text: str) -> None:
+    assert of(scan(scanner, text), "marking.cn_state_secret") == []
