@@ -123,6 +123,15 @@ class _Reader:
             raise self.fail(key, f"must be between {lo} and {hi}, got {value}")
         return float(value)
 
+    def boolean(self, value: Any, key: str, default: bool) -> bool:
+        """A YAML boolean only: ``bool("false")`` is True, so a quoted "false"
+        (or 0, "no") would silently turn a switch on."""
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false (unquoted), got {value!r}")
+        return value
+
     def strings(self, value: Any, key: str) -> tuple[str, ...]:
         if value is None:
             return ()
@@ -188,7 +197,7 @@ def parse_policy(raw: Any, source: str) -> Policy:
 
     ml_raw = r.mapping(top.get("ml"), "ml", {"enabled", "threshold", "model"})
     ml = MlSettings(
-        enabled=bool(ml_raw.get("enabled", False)),
+        enabled=r.boolean(ml_raw.get("enabled"), "ml.enabled", False),
         threshold=r.number(ml_raw.get("threshold", 0.5), "ml.threshold", 0.0, 1.0),
         model=str(base_dir / ml_raw["model"]) if ml_raw.get("model") else None,
     )
@@ -209,9 +218,21 @@ def _known_ids() -> list[str]:
     return [*BUILTIN, "ml.sensitive_document"]
 
 
+#: the longest value a built-in detector must see whole is a PEM private-key
+#: block (RSA-4096: about 3,300 characters); a chunk counts only matches with
+#: half the overlap of context on each side (extract/chunks.py), so half the
+#: overlap must hold such a block
+MIN_OVERLAP_CHARS = 8192
+#: a compression ratio below this is no bomb sign: ordinary text deflates 3-10x
+#: and XML parts of office documents 20-100x
+MIN_RATIO = 10.0
+MAX_RATIO = 1_000_000.0
+
+
 def _limits(r: _Reader, raw: Any) -> ExtractLimits:
     names = {f.name: f for f in fields(ExtractLimits)}
     data = r.mapping(raw, "limits", set(names))
+    defaults = ExtractLimits()
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         key = f"limits.{name}"
@@ -221,8 +242,23 @@ def _limits(r: _Reader, raw: Any) -> ExtractLimits:
         num = r.number(value, key, 0, 1 << 50)
         if num <= 0:
             raise r.fail(key, "must be positive")
-        kwargs[name] = num if isinstance(getattr(ExtractLimits(), name), float) else int(num)
-    return ExtractLimits(**kwargs)
+        kwargs[name] = num if isinstance(getattr(defaults, name), float) else int(num)
+    chunk = kwargs.get("chunk_chars", defaults.chunk_chars)
+    overlap = kwargs.get("overlap_chars", defaults.overlap_chars)
+    if overlap < MIN_OVERLAP_CHARS:
+        raise r.fail("limits.overlap_chars", f"must be at least {MIN_OVERLAP_CHARS} (half of it must hold the "
+                     f"longest value, a PEM private key), got {overlap}")
+    if overlap * 2 >= chunk:
+        which = "limits.chunk_chars" if "chunk_chars" in kwargs else "limits.overlap_chars"
+        raise r.fail(which, f"chunk_chars ({chunk}) must be more than twice overlap_chars ({overlap})")
+    ratio = kwargs.get("max_ratio", defaults.max_ratio)
+    if not MIN_RATIO <= ratio <= MAX_RATIO:
+        raise r.fail("limits.max_ratio", f"must be between {MIN_RATIO:g} and {MAX_RATIO:g} (expanded/compressed "
+                     f"size; office documents reach 100), got {ratio:g}")
+    try:
+        return ExtractLimits(**kwargs)
+    except ValueError as e:  # ExtractLimits' own checks: keep them reported as policy errors
+        raise r.fail("limits", str(e)) from e
 
 
 def _custom_detector(r: _Reader, raw: Any, key: str, base_dir: Path) -> Detector:
@@ -238,7 +274,7 @@ def _custom_detector(r: _Reader, raw: Any, key: str, base_dir: Path) -> Detector
     hot = r.strings(d.get("hotwords"), f"{key}.hotwords")
     excl = r.strings(d.get("exclusions"), f"{key}.exclusions")
     # keyword lists ignore case by default, regexes respect it (as grep does)
-    case = bool(d.get("case_sensitive", kind == "regex"))
+    case = r.boolean(d.get("case_sensitive"), f"{key}.case_sensitive", kind == "regex")
     if kind == "keywords":
         words = list(r.strings(d.get("keywords"), f"{key}.keywords"))
         if d.get("keywords_file"):
@@ -251,7 +287,7 @@ def _custom_detector(r: _Reader, raw: Any, key: str, base_dir: Path) -> Detector
         if not words:
             raise r.fail(f"{key}.keywords", "a keywords detector needs keywords or keywords_file")
         return KeywordDetector(did, words, severity=severity, confidence=confidence, case_sensitive=case,
-                               whole_word=bool(d.get("whole_word", True)), hotwords=hot, exclusions=excl)
+                               whole_word=r.boolean(d.get("whole_word"), f"{key}.whole_word", True), hotwords=hot, exclusions=excl)
     if kind == "regex":
         pattern = d.get("pattern")
         if not isinstance(pattern, str) or not pattern:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,16 +87,50 @@ def load_hash_key(policy: Policy | None = None) -> bytes:
             raise ConfigError(policy.source, "hash_key_file", "the key must hold at least 16 bytes")
         return key
     home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "leakwarden"
-    key_path = home / "hash.key"
-    try:
-        return key_path.read_bytes().strip()
-    except FileNotFoundError:
-        home.mkdir(parents=True, exist_ok=True)
-        key = os.urandom(32).hex().encode()
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
+    return _user_key(home / "hash.key")
+
+
+def _user_key(key_path: Path) -> bytes:
+    """Read the per-user key, or make it. Two first scans may race: the key is
+    written to a private temporary file and linked into place, so it appears
+    whole or not at all, and the loser of the race reads the winner's key."""
+    def fail(problem: str, e: OSError | None = None) -> ConfigError:
+        detail = f": {e.strerror or e}" if e is not None else ""
+        return ConfigError(str(key_path), "", f"per-user hash key {problem}{detail} "
+                           "(set LEAKWARDEN_HASH_KEY or the policy's hash_key_file to use another key)")
+
+    def read() -> bytes:
+        key = key_path.read_bytes().strip()
+        if len(key) < 16:
+            raise fail("is shorter than 16 bytes (remove it to make a new one)")
         return key
+
+    try:
+        return read()
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        raise fail("cannot be read", e) from e
+    try:
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".hash.key.", dir=key_path.parent)  # mode 0600
+    except OSError as e:
+        raise fail("cannot be created", e) from e
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(os.urandom(32).hex().encode())
+        try:
+            os.link(tmp, key_path)
+        except FileExistsError:
+            pass  # another scan made it first: use that one
+        return read()
+    except OSError as e:
+        raise fail("cannot be created", e) from e
+    finally:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
 
 
 class Scanner:
