@@ -58,6 +58,11 @@ MESSAGES: dict[str, str] = {
     "tamper.hash": N_("%(what)s hash %(hash)s… is not the expected one"),
     "device.lost_seen": N_("device #%(device)s marked %(status)s was seen on %(host)s"),
     "offline.silent": N_("no contact for %(silent)s s (deadline %(deadline)s s)"),
+    "gap.reset": N_("sequence went back from %(before)s to %(after)s: the agent's state was reset or "
+                    "restored; undelivered events may be lost"),
+    "tamper.claimed_host": N_("events claim host %(claimed)s, the agent enrolled as %(enrolled)s"),
+    "clock.behind": N_("agent clock is %(skew)s behind the collector (tolerance %(tolerance)s s)"),
+    "clock.ahead": N_("agent clock is %(skew)s ahead of the collector (tolerance %(tolerance)s s)"),
     "incident.step": N_("step %(step)s of incident #%(incident)s"),
     "incident.step_kind": N_("step %(step)s of incident #%(incident)s (%(kind)s)"),
     "incident.worst_step": N_("highest graded step of %(count)s"),

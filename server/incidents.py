@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from leakwarden.wire import Device as WireDevice
 from leakwarden.wire import Event
 from server.config import GradingConfig
-from server.grading import Grade, finish
+from server.grading import Factor, Grade, finish, message
 from server.store.interface import LEVEL_RANK, AlertFilter, Incident, Store
 
 
@@ -41,10 +41,11 @@ class Linked:
 def _regrade(inc: Incident, cfg: GradingConfig) -> None:
     worst = max(int(s.get("score", 0)) for s in inc.steps)
     g = Grade()
-    g.add("worst step", f"highest graded step of {len(inc.steps)}", worst)
+    g.add("worst step", message("incident.worst_step", count=len(inc.steps)), worst)
     if len(inc.steps) > 1:
         chain = " → ".join(f"{s['kind']}({s['channel']})" for s in inc.steps[-6:])
-        g.add("steps", f"{len(inc.steps)} related steps: {chain}", cfg.incident_step * (len(inc.steps) - 1))
+        g.add("steps", message("incident.steps", count=len(inc.steps), chain=chain),
+              cfg.incident_step * (len(inc.steps) - 1))
     finish(g, cfg)
     inc.score, inc.level, inc.explanation = g.score, g.level, g.explanation
 
@@ -92,9 +93,9 @@ async def raise_latest_alert(tx: Store, linked: Linked, now: float, sla: dict[st
     before = alert.level
     alert.explanation = [f for f in alert.explanation if f["factor"] != "incident"]
     own = sum(f["points"] for f in alert.explanation)
-    alert.explanation.append({"factor": "incident",
-                              "detail": f"step {linked.step} of incident #{inc.id} ({inc.steps[-1]['kind']})",
-                              "points": inc.score - own})
+    alert.explanation.append(Factor("incident", message("incident.step_kind", step=str(linked.step),
+                                                        incident=str(inc.id), kind=inc.steps[-1]["kind"]),
+                                    inc.score - own))
     alert.score, alert.level, alert.updated_at = inc.score, inc.level, now
     if LEVEL_RANK[alert.level] > LEVEL_RANK[before]:
         deadline = alert.created_at + sla[alert.level]

@@ -19,7 +19,7 @@ import msgspec
 from detectors.redact import Redactor
 from leakwarden.wire import IDENTIFIERS, Batch, Event
 from server.config import ServerConfig
-from server.grading import Grade, finish, grade_event, grade_fixed, is_alertable
+from server.grading import Factor, Grade, finish, grade_event, grade_fixed, is_alertable, message
 from server.incidents import device_key, link, raise_latest_alert
 from server.store.interface import Agent, Alert, Device, EventRecord, Store
 
@@ -96,10 +96,10 @@ async def raise_alert(tx: Store, alert: Alert, result: IngestResult) -> Alert:
 
 
 def describe_skew(skew: float) -> str:
-    """``1.0 h (3600 s) behind`` / ``2.5 min (150 s) ahead of``: a skew in words and in seconds."""
+    """``1.0 h (3600 s)`` / ``2.5 min (150 s)``: the size of a skew in units and in seconds."""
     size = abs(skew)
     words = f"{size / 3600:.1f} h" if size >= 3600 else (f"{size / 60:.1f} min" if size >= 60 else f"{size:.0f} s")
-    return f"{words} ({size:.0f} s) {'behind' if skew < 0 else 'ahead of'}"
+    return f"{words} ({size:.0f} s)"
 
 
 class Ingestor:
@@ -176,8 +176,8 @@ class Ingestor:
                                                    kind="agent.tamper", channel="agent", host=a.hostname, user=None,
                                                    path=None, content_hash=None, device_key=None,
                                                    data={"kind": "agent.tamper", "claimed_host": claimed})]):
-                g = grade_fixed("agent.tamper", f"events claim host {claimed!r}, the agent enrolled as "
-                                                f"{a.hostname!r}", self.cfg.grading)
+                g = grade_fixed("agent.tamper", message("tamper.claimed_host", claimed=claimed, enrolled=a.hostname),
+                                self.cfg.grading)
                 await raise_alert(tx, new_alert(now=now, kind="agent.tamper",
                                                 title=f"agent.tamper · claims another host · {a.hostname}",
                                                 grade=g, sla=self.cfg.sla, agent_id=a.id, event_id=marker,
@@ -196,8 +196,7 @@ class Ingestor:
                                                        device_key=None, data={"kind": "agent.gap", "reset": True,
                                                                               "from_seq": a.last_seq,
                                                                               "to_seq": e.seq})]):
-                    g = grade_fixed("agent.gap", f"sequence went back from {a.last_seq} to {e.seq}: the agent's "
-                                                 "state was reset or restored; undelivered events may be lost",
+                    g = grade_fixed("agent.gap", message("gap.reset", before=str(a.last_seq), after=str(e.seq)),
                                     self.cfg.grading)
                     await raise_alert(tx, new_alert(
                         now=now, kind="agent.gap", title=f"agent.gap · sequence reset · {e.host}", grade=g,
@@ -213,8 +212,8 @@ class Ingestor:
                                                        received_at=now, kind="agent.gap", channel="agent",
                                                        host=e.host, user=None, path=None, content_hash=None,
                                                        device_key=None, data=data)]):
-                    g = grade_fixed("agent.gap", f"{last - first + 1} event(s) missing (seq {first}..{last})",
-                                    self.cfg.grading)
+                    g = grade_fixed("agent.gap", message("gap.missing", count=last - first + 1, first=str(first),
+                                                         last=str(last)), self.cfg.grading)
                     await raise_alert(tx, new_alert(
                         now=now, kind="agent.gap", title=f"agent.gap · {last - first + 1} event(s) lost · {e.host}",
                         grade=g, sla=self.cfg.sla, agent_id=a.id, event_id=gap_id, host=e.host), result)
@@ -239,8 +238,9 @@ class Ingestor:
             a.clock_skew_since = now
         if a.clock_skew_alerted or (skew < 0 and now - a.clock_skew_since < self.cfg.clock_skew_confirm):
             return
-        g = grade_fixed("agent.clock_skew", f"agent clock is {describe_skew(skew)} the collector "
-                                            f"(tolerance {tolerance:.0f} s)", self.cfg.grading)
+        g = grade_fixed("agent.clock_skew", message("clock.behind" if skew < 0 else "clock.ahead",
+                                                    skew=describe_skew(skew), tolerance=int(tolerance)),
+                        self.cfg.grading)
         await raise_alert(tx, new_alert(now=now, kind="agent.clock_skew", title=f"agent.clock_skew · {a.hostname}",
                                         grade=g, sla=self.cfg.sla, agent_id=a.id, host=a.hostname), result)
         a.clock_skew_alerted = True
@@ -277,8 +277,7 @@ class Ingestor:
             else:
                 continue
             if bad and reported != previous:  # once per change, not on every heartbeat
-                g = grade_fixed("agent.tamper", f"{what} hash {reported[:16]}… is not the expected one",
-                                self.cfg.grading)
+                g = grade_fixed("agent.tamper", message("tamper.hash", what=what, hash=reported[:16]), self.cfg.grading)
                 await raise_alert(tx, new_alert(now=now, kind="agent.tamper",
                                                 title=f"agent.tamper · {what} changed · {e.host}", grade=g,
                                                 sla=self.cfg.sla, event=e, agent_id=a.id), result)
@@ -292,8 +291,8 @@ class Ingestor:
                                             vendor=d.vendor, model=d.model, serial=d.serial, fs_uuid=d.fs_uuid,
                                             label=d.label, first_seen=now, last_seen=now, last_host=e.host))
         if dev.status in ("lost", "revoked"):
-            g = grade_fixed("device.lost_seen", f"device #{dev.id} marked {dev.status} was seen on {e.host}",
-                            self.cfg.grading)
+            g = grade_fixed("device.lost_seen", message("device.lost_seen", device=str(dev.id), status=dev.status,
+                                                        host=e.host), self.cfg.grading)
             await raise_alert(tx, new_alert(now=now, kind="device.lost_seen",
                                             title=f"device.lost_seen · {dev.status} device · {e.host}", grade=g,
                                             sla=self.cfg.sla, event=e, agent_id=a.id), result)
@@ -320,8 +319,8 @@ class Ingestor:
         linked = await link(tx, cfg, self.cfg.incident_window, event=e, event_id=e.id, content_hash=content_hash,
                             dkey=dkey, score=g.score, is_alert=True, now=now)
         if linked is not None and linked.bonus:
-            g.explanation.append({"factor": "incident", "points": linked.bonus,
-                                  "detail": f"step {linked.step} of incident #{linked.incident.id}"})
+            g.explanation.append(Factor("incident", message("incident.step", step=str(linked.step),
+                                                            incident=str(linked.incident.id)), linked.bonus))
             g = finish(g, cfg)
         alert = new_alert(now=now, kind=e.kind, title=_title(e), grade=g, sla=self.cfg.sla, event=e, agent_id=a.id)
         alert.incident_id = linked.incident.id if linked else None
@@ -338,8 +337,8 @@ async def offline_sweep(store: Store, config: ServerConfig, now: float | None = 
             if a is None or a.offline_alerted or a.revoked_at is not None:
                 continue
             silent = now - (a.last_seen or a.enrolled_at)
-            g = grade_fixed("agent.offline", f"no contact for {int(silent)} s (deadline {int(config.offline_after)} s)",
-                            config.grading)
+            g = grade_fixed("agent.offline", message("offline.silent", silent=int(silent),
+                                                     deadline=int(config.offline_after)), config.grading)
             alert = await tx.insert_alert(new_alert(now=now, kind="agent.offline",
                                                     title=f"agent.offline · {a.hostname}", grade=g, sla=config.sla,
                                                     agent_id=a.id, host=a.hostname))

@@ -113,6 +113,7 @@ async def test_live_answers_match_the_document(client: TestClient) -> None:
     await call("GET", "/api/v1/outbox", headers=admin)
     await call("GET", "/api/v1/outbox", url="/api/v1/outbox?status=lost", headers=admin)
     await call("POST", "/api/v1/outbox/{id}/retry", "/api/v1/outbox/4242/retry", headers=admin)
+    await call("POST", "/api/v1/outbox/retry", json={"ids": [4242]}, headers=admin)
     await call("GET", "/api/v1/forward/overdue", headers=admin)
     await call("GET", "/api/v1/openapi.json", headers=admin)
     await call("GET", "/healthz")
