@@ -146,9 +146,16 @@ def stream_text(blob: Blob, walk: Walk, encoding: str, bom: int, *, media_type: 
     chunker = Chunker(walk.limits, path=blob.display, part=part, media_type=media_type)
     budget = walk.budget
     sparse = isinstance(src, Capped)
+    # A top-level text file is exempt from the wall-clock budget: it is read
+    # once, forward, in bounded memory, so a multi-GB log must be scanned to
+    # its end, however long that takes. The budget guards against what grows
+    # without bound per input byte: decompression, nesting, parsers; text
+    # inside a container is still charged to it.
+    timed = walk.depth > 0
     try:
         while True:
-            budget.check_time()
+            if timed:
+                budget.check_time()
             raw = src.read(COPY_BLOCK)
             if not raw:
                 break

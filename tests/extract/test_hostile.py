@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from detectors.extract import ExtractLimits, extract_bytes, extract_path
+from detectors.extract import ExtractLimits, Notice, Segment, extract_bytes, extract_path
 from detectors.extract.sniff import DOCX, PDF, XLSX
 
 from . import makers as m
-from .conftest import collect
+from .conftest import Result, collect
 
 
 def timed(fn, budget: float):
@@ -69,12 +69,38 @@ def test_member_count_limit() -> None:
 
 
 def test_time_budget_reports_and_keeps_earlier_text(tmp_path) -> None:
-    p = tmp_path / "big.log"
-    p.write_bytes(b"13812345678 some log line\n" * 2_000_000)  # ~52 MB
-    limits = ExtractLimits(time_budget=0.05, chunk_chars=1 << 16)
-    r = timed(lambda: collect(extract_path(str(p), limits=limits)), 5)
+    import gzip
+
+    p = tmp_path / "big.log.gz"
+    p.write_bytes(gzip.compress(b"13812345678 some log line\n" * 2_000_000, 1))  # ~52 MB expanded
+    limits = ExtractLimits(time_budget=0.3, chunk_chars=1 << 16, max_ratio=1e6)
+
+    def slow_consumer():  # the budget counts the scanner's time too (extraction is lazy)
+        r = Result("", False)
+        for item in extract_path(str(p), limits=limits):
+            (r.segments if isinstance(item, Segment) else r.notices).append(item)
+            time.sleep(0.01)
+        return r
+
+    r = timed(slow_consumer, 5)
     assert r.kinds()[-1] == "container.limit_exceeded" and "time budget" in r.notices[-1].reason
     assert r.segments and "13812345678" in r.segments[0].text
+    assert len(r.segments) < 800  # 52 MB in 64 Ki-character chunks would be ~800
+
+
+def test_top_level_plain_text_is_read_to_its_end_whatever_the_time_budget(tmp_path) -> None:
+    # a multi-GB log is bounded in memory and read linearly: no clock cuts it short
+    # (here: a consumer slower than the whole budget)
+    p = tmp_path / "big.log"
+    doc = "".join(f"{i:07d} 13812345678 some log line\n" for i in range(80_000))  # ~3 MB
+    p.write_text(doc)
+    limits = ExtractLimits(time_budget=0.01, chunk_chars=1 << 16)
+    segments = []
+    for item in extract_path(str(p), limits=limits):
+        assert not isinstance(item, Notice), item
+        segments.append(item)
+        time.sleep(0.002)
+    assert len(segments) > 10 and "".join(s.text[s.count_from:s.count_until] for s in segments) == doc
 
 
 def test_fifty_level_nested_archive_stops_at_max_depth() -> None:
