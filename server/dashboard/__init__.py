@@ -23,13 +23,8 @@ from server.keys import CONFIG
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def _without(table: web.RouteTableDef, name: str) -> list[web.AbstractRouteDef]:
-    return [r for r in table if getattr(r, "kwargs", {}).get("name") != name]
-
-
-#: explicit registry of the dashboard's route tables; the switcher is views/language.py's
-#: (views/auth.py still holds an older cookie-only handler of the same name, left out here)
-ROUTE_TABLES = (_without(auth.routes, "dash.language"), language.routes, pages.routes, alerts.routes, review.routes)
+#: explicit registry of the dashboard's route tables
+ROUTE_TABLES = (auth.routes, language.routes, pages.routes, alerts.routes, review.routes)
 
 
 def setup(app: web.Application) -> None:

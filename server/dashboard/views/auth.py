@@ -1,4 +1,4 @@
-"""Sign in, sign out, and the language choice."""
+"""Sign in and sign out (the language switcher is views/language.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import math
 from aiohttp import web
 
 from server import auth
-from server.dashboard import i18n
 from server.dashboard.render import render, translator
 from server.dashboard.security import PRE_COOKIE, SESSION_COOKIE, set_cookie
 from server.dashboard.session import current, redirect, safe_next
@@ -72,13 +71,4 @@ async def logout(request: web.Request) -> web.StreamResponse:
         await auth.end_session(request.app[STORE], token)
     response = redirect("/login?bye=1")
     response.del_cookie(SESSION_COOKIE, path="/")
-    return response
-
-
-@routes.post("/language", name="dash.language")
-async def language(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    lang = i18n.normalise(str(form.get("lang", ""))) or i18n.DEFAULT
-    response = redirect(safe_next(str(form.get("next", "/"))))
-    set_cookie(request, response, i18n.LANG_COOKIE, lang, max_age=365 * 86400)
     return response
