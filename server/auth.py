@@ -101,10 +101,9 @@ async def end_user_sessions(store: Store, user_id: int) -> int:
     """End every session of a user (disabled, password reset); returns how many.
 
     ``user_for_token`` already refuses a disabled user's sessions at each request; this also
-    removes them, so re-enabling the account does not bring old tokens back to life. The store has no
-    method for it and its module is another engineer's, so the statement runs on its executor.
+    removes them, so re-enabling the account does not bring old tokens back to life.
     """
-    return await store._x.execute("DELETE FROM sessions WHERE user_id = ?", user_id)  # type: ignore[attr-defined]
+    return await store.delete_user_sessions(user_id)
 
 
 async def agent_for_token(store: Store, token: str) -> Agent | None:

@@ -895,4 +895,24 @@ class SqlStore:
             total["alerts"] += len(ids)
             if len(ids) < batch:
                 break
+        # what hangs off old alerts goes with them: settled forwarding copies (they hold paths and user
+        # names), incidents no alert points to any more, and pre-publication review verdicts
+        for table, sql, args in (
+            ("outbox", "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE created_at < ? "
+                       "AND status IN ('delivered', 'dead') LIMIT ?)", (alerts_before,)),
+            ("incidents", "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents i WHERE i.updated_at < ? "
+                          "AND NOT EXISTS (SELECT 1 FROM alerts a WHERE a.incident_id = i.id) LIMIT ?)",
+             (alerts_before,)),
+            ("reviews", "DELETE FROM reviews WHERE id IN (SELECT id FROM reviews WHERE time < ? LIMIT ?)",
+             (events_before,)),
+        ):
+            total[table] = 0
+            while True:
+                n = await self._x.execute(sql, *args, batch)
+                total[table] += n
+                if n < batch:
+                    break
         return total
+
+    async def delete_user_sessions(self, user_id: int) -> int:
+        return await self._x.execute("DELETE FROM sessions WHERE user_id = ?", user_id)

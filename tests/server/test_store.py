@@ -119,11 +119,40 @@ async def test_retention_purges_old_events_and_closed_alerts_only(store: SqlStor
     keep_open = await store.insert_alert(alert(old, updated_at=old))
     purge = await store.insert_alert(alert(old, status="resolved", updated_at=old))
     keep_new = await store.insert_alert(alert(new, status="resolved"))
+    # what hangs off alerts: an incident still pointed to, an orphaned old one, a recent one
+    linked = await store.insert_incident(incident(old))
+    keep_open.incident_id = linked.id
+    await store.update_alert(keep_open)
+    orphan = await store.insert_incident(incident(old))
+    recent = await store.insert_incident(incident(new))
+    await store.outbox_enqueue([OutboxItem(id=None, key=k, destination="hook", alert_id=None, payload={"p": k},
+                                           next_attempt_at=t, created_at=t)
+                                for k, t in (("old-sent", old), ("old-dead", old), ("old-pending", old),
+                                             ("new-sent", new))])
+    for it in await store.outbox_claim(now, 10, 30, "w"):
+        if it.key in ("old-sent", "new-sent"):
+            await store.outbox_delivered(it.id, now)
+        elif it.key == "old-dead":
+            await store.outbox_failed(it.id, "HTTP 400", None, now)
+        else:
+            await store.outbox_failed(it.id, "HTTP 503", now + 60, now)
+    await store.add_review("root", "ab" * 32, "clean", 0, 10, old)
+    await store.add_review("root", "cd" * 32, "clean", 0, 10, new)
     done = await store.purge_before(events_before=now - 90 * 86400, alerts_before=now - 30 * 86400, batch=1)
-    assert done == {"events": 2, "alerts": 1}
+    assert done == {"events": 2, "alerts": 1, "outbox": 2, "incidents": 1, "reviews": 1}
     assert await store.count_events() == 1
     assert await store.get_alert(purge.id) is None
     assert await store.get_alert(keep_open.id) is not None and await store.get_alert(keep_new.id) is not None
+    assert await store.get_incident(orphan.id) is None
+    assert await store.get_incident(linked.id) is not None and await store.get_incident(recent.id) is not None
+    assert sorted(it.key for it in await store.outbox_page()) == ["new-sent", "old-pending"]  # undelivered stays
+
+
+def incident(updated: float, status: str = "open", content_hash: str | None = None,
+             device_key: str | None = None) -> Incident:
+    return Incident(id=0, created_at=updated, updated_at=updated, host="pc", user="u", content_hash=content_hash,
+                    device_key=device_key, score=50, level="medium", status=status, alert_count=1, steps=[],
+                    explanation=[])
 
 
 async def test_one_enroll_token_cannot_be_used_twice_concurrently(store: SqlStore) -> None:
@@ -250,13 +279,6 @@ async def test_repetition_count_looks_at_recent_alerts_of_the_person(store: SqlS
 
 async def test_open_incident_keys_finds_only_open_recent_incidents(store: SqlStore) -> None:
     now = time.time()
-
-    def incident(updated: float, status: str = "open", content_hash: str | None = None,
-                 device_key: str | None = None) -> Incident:
-        return Incident(id=0, created_at=updated, updated_at=updated, host="pc", user="u", content_hash=content_hash,
-                        device_key=device_key, score=50, level="medium", status=status, alert_count=1, steps=[],
-                        explanation=[])
-
     await store.insert_incident(incident(now, content_hash="c-open"))
     await store.insert_incident(incident(now, content_hash="c-open"))  # two incidents, one key in the answer
     await store.insert_incident(incident(now, status="closed", content_hash="c-closed"))
