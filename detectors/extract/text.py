@@ -16,6 +16,7 @@ without decoding; on sparse files the next data is found with SEEK_DATA.
 from __future__ import annotations
 
 import codecs
+import functools
 import re
 from collections.abc import Iterator
 
@@ -95,15 +96,69 @@ def _mostly_utf8(sample: bytes) -> bool:
 
 _CJK = ("gb18030", "big5")
 _DAMAGE = re.compile("\ufffd+")
+#: characters of the sample the two double-byte decodings are compared on
+SCORE_CHARS = 8192
+#: words that show a decoding is right (markings, ID/contact labels), in both scripts
+_CONTEXT_WORDS = re.compile(
+    "机密|機密|秘密|绝密|絕密|内部|內部|保密|身份证|身分證|身份證|证件|證件|电话|電話|手机|手機|"
+    "密码|密碼|姓名|地址|银行|銀行|账号|帳號|公司|客户|客戶|报告|報告|文件|工作"
+)
+
+
+@functools.lru_cache(maxsize=65536)
+def _usual(ch: str, encoding: str) -> bool:
+    """Whether ``ch`` is a character real text in ``encoding`` is mostly made of.
+
+    GB18030 text is almost all GB2312 (its level-1 and level-2 Hanzi and
+    punctuation; kana, Greek and Cyrillic rows excepted); Big5 text is almost
+    all Big5 symbols (A140-A3BF) and its frequent characters (A440-C67E).
+    Bytes of one decoded as the other land largely outside those sets: Big5
+    trail bytes 0x40-0x7E make GBK-extension characters, GB2312 rows past C6
+    make Big5's rare characters or nothing at all.
+    """
+    try:
+        if encoding == "gb18030":
+            b = ch.encode("gb2312")
+            return len(b) == 2 and not 0xA4 <= b[0] <= 0xA7
+        b = ch.encode("big5")
+    except UnicodeEncodeError:
+        return False
+    code = int.from_bytes(b, "big")
+    return 0xA140 <= code <= 0xA3BF or 0xA440 <= code <= 0xC67E
+
+
+def _cjk_penalty(sample: bytes, encoding: str) -> tuple[int, int, int, int]:
+    """(penalty, invalid sequences, unusual characters, non-ASCII characters)
+    of decoding ``sample`` as ``encoding``."""
+    text = codecs.getincrementaldecoder(encoding)("replace").decode(sample, final=False)[:SCORE_CHARS]
+    errors = len(_DAMAGE.findall(text))
+    wide = [ch for ch in text if ch > "\x7f" and ch != "\ufffd"]
+    unusual = sum(1 for ch in wide if not _usual(ch, encoding))
+    words = len(_CONTEXT_WORDS.findall(text))
+    return 3 * errors + unusual - 3 * words, errors, unusual, len(wide)
 
 
 def _legacy_encoding(sample: bytes) -> str:
-    fits = [e for e in _CJK if _decodes(sample, e)]
+    """GB18030 or Big5 (or a single-byte code page): the decoding that reads as
+    text. Both double-byte codecs accept most byte pairs, so a short Big5 file
+    also decodes as GB18030, into rare characters; statistical detectors guess
+    poorly on a line or two. Each decoding is scored on invalid sequences,
+    characters outside the usual set of its script and known marking and
+    label words; the lower penalty wins. A tie (characters usual in both) goes
+    to GB18030 when short, else charset-normalizer breaks it."""
+    scored = {e: _cjk_penalty(sample, e) for e in _CJK}
+    # A few invalid sequences (a damaged copy, a Big5-HKSCS character) do not rule
+    # one out; mostly unusual characters do: that is Latin text read as CJK.
+    fits = [e for e, (_, errors, unusual, wide) in scored.items()
+            if wide and errors <= max(1, wide // 20) and unusual * 3 <= wide]
     if len(fits) == 1:
         return fits[0]
     if fits:
-        # Both double-byte decoders accept the bytes: let the statistical
-        # detector choose, on this sample only.
+        gb, big5 = scored["gb18030"][0], scored["big5"][0]
+        if gb != big5:
+            return "gb18030" if gb < big5 else "big5"
+        if scored["gb18030"][3] < 64:
+            return "gb18030"  # a few characters usual in both: too little for statistics
         from charset_normalizer import from_bytes
 
         best = from_bytes(sample[:16384], cp_isolation=["gb18030", "big5", "cp1252"]).best()
