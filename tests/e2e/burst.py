@@ -35,26 +35,37 @@ class Tally:
     stored: int  # file events stored for them
     lost: int
     duplicated: int
-    seconds: float
+    seconds: float  # from the start of the burst until this count (monotonic clock)
+    last_arrival: float | None  # collector wall clock (events.received_at) of the newest event of the burst
+    # seconds from the recovery mark (a restart, space returning, the outage ending) to the last arrival;
+    # None without a mark. 0 when everything had arrived before the mark.
+    recovered: float | None = None
 
     def row(self, scenario: str) -> str:
+        recover = "n/a" if self.recovered is None else f"{self.recovered:.1f}"
         return (f"| {scenario} | {self.sent} | {self.received} | {self.lost} | {self.duplicated} "
-                f"| {self.seconds:.1f} |")
+                f"| {self.seconds:.1f} | {recover} |")
 
 
-def tally(d: Deployment, prefix: str, sent: int, started: float) -> Tally:
-    rows = d.db_rows("SELECT path, count(*) FROM events WHERE kind LIKE 'file.%' AND path LIKE ? GROUP BY path",
-                     f"%/{prefix}-%")
+def tally(d: Deployment, prefix: str, sent: int, started: float, recovery_mark: float | None = None) -> Tally:
+    """Count the burst ``prefix``; ``recovery_mark`` is a ``time.time()`` taken when recovery began."""
+    rows = d.db_rows("SELECT path, count(*), max(received_at) FROM events WHERE kind LIKE 'file.%' AND path LIKE ? "
+                     "GROUP BY path", f"%/{prefix}-%")
     received = len(rows)
-    stored = sum(c for _, c in rows)
-    return Tally(sent=sent, received=received, stored=stored, lost=sent - received,
-                 duplicated=stored - received, seconds=time.monotonic() - started)
+    stored = sum(c for _, c, _ in rows)
+    last = max((r for _, _, r in rows), default=None)
+    recovered = None
+    if recovery_mark is not None and last is not None:
+        recovered = max(0.0, last - recovery_mark)
+    return Tally(sent=sent, received=received, stored=stored, lost=sent - received, duplicated=stored - received,
+                 seconds=time.monotonic() - started, last_arrival=last, recovered=recovered)
 
 
-def wait_all(d: Deployment, prefix: str, sent: int, started: float, timeout: float) -> Tally:
+def wait_all(d: Deployment, prefix: str, sent: int, started: float, timeout: float,
+             recovery_mark: float | None = None) -> Tally:
     deadline = time.monotonic() + timeout
-    t = tally(d, prefix, sent, started)
+    t = tally(d, prefix, sent, started, recovery_mark)
     while t.received < sent and time.monotonic() < deadline:
         time.sleep(0.5)
-        t = tally(d, prefix, sent, started)
+        t = tally(d, prefix, sent, started, recovery_mark)
     return t
