@@ -101,9 +101,11 @@ def apply_context(matches: Sequence[Match], text: str, rules: dict[str, ContextR
             continue
         excluded = False
         if r.exclusions:
-            line_start = text.rfind("\n", 0, m.start) + 1
-            line_end = text.find("\n", m.end)
-            line = text[max(line_start, m.start - 120): (len(text) if line_end < 0 else min(line_end, m.end + 120))].lower()
+            # the line, at most 120 characters each side: searches bounded the same way
+            lo, hi = max(0, m.start - 120), min(len(text), m.end + 120)
+            nl = text.rfind("\n", lo, m.start)
+            line_end = text.find("\n", m.end, hi)
+            line = text[lo if nl < 0 else nl + 1: hi if line_end < 0 else line_end].lower()
             if any(w in line for w in r.exclusions):
                 if not survives_exclusion(m):
                     continue

@@ -266,11 +266,12 @@ def shannon_entropy(value: str) -> float:
 
 def char_classes(value: str) -> int:
     """How many of lower, upper, digit, other a value mixes (0..4)."""
+    # map over the str methods: a third of the cost of generator expressions (password verify)
     return (
-        any(c.islower() for c in value)
-        + any(c.isupper() for c in value)
-        + any(c.isdigit() for c in value)
-        + any(not c.isalnum() for c in value)
+        any(map(str.islower, value))
+        + any(map(str.isupper, value))
+        + any(map(str.isdigit, value))
+        + (not all(map(str.isalnum, value)))
     )
 
 

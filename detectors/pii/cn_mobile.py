@@ -22,7 +22,7 @@ class CnMobileDetector(FoldsFullwidth, PatternDetector):
     # starts after a non-digit or after the 86 country code, so that long digit
     # runs do not hit at every offset
     prefilter = (
-        r"(?:^|[^0-9.]|[^0-9]\.|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
+        r"(?:^\.?|[^0-9.]|[^0-9]\.|86[ -]?)1[3-9][0-9][ -]?[0-9]{4}[ -]?[0-9]{4}"
         f"|\\xef\\xbc\\x91\\xef\\xbc[\\x93-\\x99]{PF_WIDE_DIGIT}"  # full-width １[３-９]x
     )
     # 3-4-4 with one consistent separator (or none); the country prefix is not part
@@ -33,6 +33,9 @@ class CnMobileDetector(FoldsFullwidth, PatternDetector):
         r"(?P<value>1[3-9][0-9](?P<sep>[ -]?)[0-9]{4}(?P=sep)[0-9]{4})"
         r"(?![0-9A-Za-z@]|\.[0-9])"  # "13918594685@163.com" is an e-mail address
     )
+    # the prefilter covers the value and at least "86" of a prefix ("00"/"+" lie before the
+    # hit); a full-width hit (１３９) leaves 10 characters, the ＋８６ prefix 4 before it
+    margin = 16
     base_confidence = 0.6
     hotwords = (
         "手机", "手機", "电话", "電話", "联系", "聯繫", "聯絡", "致电", "致電", "拨打", "撥打", "微信",

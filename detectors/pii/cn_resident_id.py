@@ -22,8 +22,8 @@ class CnResidentIdDetector(FoldsFullwidth, PatternDetector):
     # 6-digit area code, birth date 19xx/20xx, sequence, check character; forms
     # print it in three groups (area, birth date, sequence + check) too
     prefilter = (
-        r"(?:^|[^0-9.]|[^0-9]\.)[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]"
-        r"|(?:^|[^0-9.]|[^0-9]\.)[1-8][0-9]{5}[ -](?:19|20)[0-9]{2}[01][0-9][0-3][0-9][ -][0-9]{3}[0-9Xx]"
+        r"(?:^\.?|[^0-9.]|[^0-9]\.)[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]"
+        r"|(?:^\.?|[^0-9.]|[^0-9]\.)[1-8][0-9]{5}[ -](?:19|20)[0-9]{2}[01][0-9][0-3][0-9][ -][0-9]{3}[0-9Xx]"
         "|" + pf_wide_digits(6)
     )
     # not inside a longer digit run, an alphanumeric token (hashes, uuids) or a
@@ -32,6 +32,9 @@ class CnResidentIdDetector(FoldsFullwidth, PatternDetector):
         rf"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>[1-8][0-9]{{5}}{_DATE}[0-9]{{3}}[0-9Xx]"
         rf"|[1-8][0-9]{{5}}(?P<sep>[ -]){_DATE}(?P=sep)[0-9]{{3}}[0-9Xx])(?![0-9A-Za-z]|\.[0-9])"
     )
+    # the prefilter covers the whole value; a full-width hit (6 digits) leaves up to 14
+    # characters and the look-ahead's 2, which the window's end + 2 margins reach
+    margin = 24
     base_confidence = 0.75
     hotwords = (
         "身份证", "身份證", "身份号码", "身份號碼", "证件号", "證件號", "公民身份",

@@ -70,7 +70,7 @@ class PaymentCardDetector(FoldsFullwidth, PatternDetector):
     severity = Severity.HIGH
     # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous), the window
     # holds the rest; the leading non-digit keeps a long run from hitting at every offset
-    prefilter = r"(?:^|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}|" + pf_wide_digits(4)
+    prefilter = r"(?:^\.?|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}|" + pf_wide_digits(4)
     pattern = re.compile(
         r"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>"  # not the fraction of a decimal number
         r"[2-8][0-9]{12,18}"  # contiguous
@@ -78,6 +78,9 @@ class PaymentCardDetector(FoldsFullwidth, PatternDetector):
         r"|[2-8][0-9]{3}(?P<s2>[ -])[0-9]{4}(?P=s2)[0-9]{4}(?P=s2)[0-9]{1,4}(?:(?P=s2)[0-9]{1,3})?"  # 4-4-4-4(-3)
         r")(?![0-9A-Za-z]|\.[0-9])"
     )
+    # the prefilter covers the first 12-14 digits; a full-width hit (4 digits) leaves up to
+    # 19 characters (4-4-4-4-3 with separators) and the look-ahead's 2
+    margin = 32
     base_confidence = 0.65
     hotwords = (
         "卡号", "卡號", "银行卡", "銀行卡", "信用卡", "借记卡", "借記卡", "储蓄卡", "儲蓄卡", "银联", "銀聯",

@@ -26,6 +26,8 @@ class UsSsnDetector(PatternDetector):
         r"(?<![0-9A-Za-z-])(?<![0-9]\.)(?P<value>[0-8][0-9]{2}(?P<sep>[ -])[0-9]{2}(?P=sep)[0-9]{4}|[0-8][0-9]{8})"
         r"(?![0-9A-Za-z]|[-.][0-9])"
     )
+    # a grouped value is its own hit; a bare one follows its word within 48 characters
+    margin = 32
     base_confidence = 0.6
     hotwords = ("ssn", "social security", "soc sec", "taxpayer", "社会安全", "社會安全")
     exclusions = ("for example", "e.g.", "示例", "例如", "sample ssn", "fake")

@@ -16,6 +16,7 @@ class AwsAccessKeyDetector(PatternDetector):
     severity = Severity.HIGH
     prefilter = rf"(?:{_PREFIXES})[A-Z2-7]{{16}}"
     pattern = re.compile(rf"(?<![A-Za-z0-9])(?P<value>(?:{_PREFIXES})[A-Z2-7]{{16}})(?![A-Za-z0-9])")
+    margin = 4  # the hit is the value; only the boundary checks look past it
     base_confidence = 0.8
     hotwords = ("aws", "access_key", "accesskey", "access key", "iam", "credentials")
     exclusions = ("example", "示例", "dummy", "placeholder")

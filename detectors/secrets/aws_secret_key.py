@@ -27,7 +27,9 @@ class AwsSecretKeyDetector(PatternDetector):
         rf"(?:(?i:{_KEYWORD})[^\n]{{0,40}}?|(?:AKIA|ASIA)[A-Z2-7]{{16}}[\t ,;|:]{{1,4}}[\"']?)"
         r"(?<![A-Za-z0-9/+])(?P<value>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
     )
-    margin = 160  # the CSV header line names the column, the row follows
+    # the match starts at the hit (keyword or key id); the value follows on the same line:
+    # keyword rest + up to 40 characters + 40 + 1 lie within the window's end + 2 margins
+    margin = 64
     base_confidence = 0.85
     exclusions = ("示例", "dummy", "placeholder")
 

@@ -24,6 +24,7 @@ class GithubTokenDetector(PatternDetector):
     pattern = re.compile(
         r"(?<![A-Za-z0-9_])(?P<value>gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{82})(?![A-Za-z0-9_])"
     )
+    margin = 4  # the hit is the value; only the boundary checks look past it
     base_confidence = 0.8
     hotwords = ("github", "token", "gh_", "authorization", "bearer")
     exclusions = ("示例", "dummy", "placeholder")

@@ -11,6 +11,7 @@ prose. Each is rejected by a rule in :func:`rejects` below.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 
 from detectors.base import PatternDetector
@@ -89,6 +90,8 @@ _NEEDLES: dict[str, tuple[str, ...]] = {
     "pair": ("pass", "pwd", "pword"),
 }
 
+_ALL_NEEDLES = frozenset(n for needles in _NEEDLES.values() for n in needles)
+
 #: key words that say the value is *about* a password, not one. The key must end
 #: with the password word, so these are the ones that come before it
 #: (hashed_password, reset_password, show_password, min_password ...)
@@ -148,10 +151,89 @@ _VARLIKE = re.compile(r"(?i)pass|pwd|secret|token|key|cred")
 
 _SETTER = re.compile(rf"^(?i:set|with)?_?{_PW}$")
 
+# --- where a form's match can start. Python's re tries every offset of a window and
+# these patterns open with a look-behind and a class repeat, so it cannot skip ahead;
+# the forms below can only start at the head of the token (or line) holding a password
+# word, or at a "://" or "--". Matching at those offsets only, in order and never
+# inside the previous match, finds exactly what finditer over the window finds.
+_PW_AT = re.compile(_PW)
+_ALNUM = string.ascii_letters + string.digits
+#: the characters of a key token, per form (its look-behind class)
+_KEY_CHARS = {
+    form: (frozenset(chars), re.compile(f"[^{re.escape(chars)}]"))
+    for form, chars in (("assign", _ALNUM + "_.$@-"), ("annotated", _ALNUM + "_"), ("call", _ALNUM + "_"))
+}
+_SCHEME_CHARS = frozenset(_ALNUM + "+.-")
+
+
+def _token_start(text: str, pos: int, lo: int, chars: frozenset[str]) -> int | None:
+    """Start of the run of ``chars`` that holds ``pos``, or None when it begins before ``lo``."""
+    k = pos
+    while k > lo and text[k - 1] in chars:
+        k -= 1
+    return None if k == lo and k > 0 and text[k - 1] in chars else k
+
+
+def _starts(form: str, text: str, start: int, end: int, words: list[int]) -> list[int] | None:
+    """Offsets where ``form`` may match in text[start:end], or None: try every offset.
+
+    ``words`` are the offsets of the password words in the window, in order. Each
+    step looks only between neighbouring words, so a window costs linear time.
+    """
+    out: list[int] = []
+    if form in _KEY_CHARS:
+        chars, other = _KEY_CHARS[form]
+        last = -1
+        for p in words:
+            # a word in the same run as the previous one has the same start
+            if last < 0 or other.search(text, last, p):
+                k = _token_start(text, p, start, chars)
+                if k is not None and (not out or out[-1] != k):
+                    out.append(k)
+            last = p
+        return out
+    if form == "pair":  # (?m)^ : the start of the line holding the word
+        line, last = (0 if start == 0 else None), start
+        for p in words:
+            nl = text.rfind("\n", max(0, last - 1), p)
+            if nl >= 0:
+                line = nl + 1
+            if line is not None and (not out or out[-1] != line):
+                out.append(line)
+            last = p
+        return out
+    needle = {"url": "://", "flag": "--"}.get(form)
+    if needle is None:
+        return None
+    j = text.find(needle, start, end)
+    while j >= 0:
+        # a scheme is 2..21 characters right before "://"
+        k = j if form == "flag" else _token_start(text, j, max(start, j - 22), _SCHEME_CHARS)
+        if k is not None:
+            out.append(k)
+        j = text.find(needle, j + 1, end)
+    return out
+
+
+def _anchored(rx: re.Pattern[str], text: str, starts: list[int], end: int) -> Iterator[re.Match[str]]:
+    """What ``rx.finditer(text, start, end)`` finds when matches can only begin at ``starts``."""
+    last = -1
+    for k in starts:
+        if k < last:
+            continue
+        m = rx.match(text, k, end)
+        if m is not None:
+            yield m
+            last = max(m.end(), k + 1)
+
+
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+
 
 def _key_parts(key: str) -> list[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", key)
-    return [p.lower() for p in re.split(r"[^A-Za-z0-9]+", spaced) if p]
+    spaced = _CAMEL.sub(r"\1 \2", key) if _CAMEL.search(key) else key
+    return [p.lower() for p in _NOT_ALNUM.split(spaced) if p]
 
 
 def _key_names_password(form: str, key: str) -> bool:
@@ -263,11 +345,14 @@ class PasswordDetector(PatternDetector):
         name = segment.path.rsplit("!", 1)[-1].rsplit("/", 1)[-1].lower()
         code = "." in name and name[name.rfind("."):] in _CODE_SUFFIXES
         seen: set[int] = set()
+        words = [w.start() for w in _PW_AT.finditer(text, start, end)]
+        present = {n for n in _ALL_NEEDLES if n in window}
         for form, rx in _FORMS:
             # skip the forms whose fixed text is absent: nine regexes per window add up
-            if not any(n in window for n in _NEEDLES[form]):
+            if present.isdisjoint(_NEEDLES[form]):
                 continue
-            for m in rx.finditer(text, start, end):
+            starts = _starts(form, text, start, end, words)
+            for m in rx.finditer(text, start, end) if starts is None else _anchored(rx, text, starts, end):
                 groups = m.groupdict()
                 group = next(g for g in ("dq", "sq", "bq", "uv") if groups.get(g) is not None)
                 value, vs = m.group(group), m.start(group)

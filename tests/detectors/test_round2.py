@@ -192,3 +192,64 @@ def test_document_header_labels_at_the_head(scanner: Scanner, label: str) -> Non
 )
 def test_header_labels_and_conditions_in_prose_are_no_marking(scanner: Scanner, text: str) -> None:
     assert of(scan(scanner, text), "marking.cn_state_secret") == []
+
+
+# --- 5. narrow verification windows and anchored password forms -------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "detector", "value", "confidence"),
+    [
+        ("电话 0086-139-1234-5679 转", "pii.cn_mobile", "139-1234-5679", 1.0),
+        ("call +86 13912345679 now", "pii.cn_mobile", "13912345679", 0.7),
+        ("x ００８６－１３９－１２３４－５６７９ y", "pii.cn_mobile", "139-1234-5679", 0.7),
+        ("x ＋８６　１３９　１２３４　５６７９ y", "pii.cn_mobile", "139 1234 5679", 0.7),
+        ("x １１０１０１１９９００３０７１２３３ y", "pii.cn_resident_id", ID, 0.75),
+        ("x １１０１０１　１９９００３０７　１２３３ y", "pii.cn_resident_id", "110101 19900307 1233", 0.75),
+        ("x ６２２２　０２０２　００１１　２３４５　６７９ y", "pii.payment_card", "6222 0202 0011 2345 679", 0.65),
+        ("x 6222-0202-0011-2345-679 y", "pii.payment_card", "6222-0202-0011-2345-679", 0.65),
+        (".6222020200112345679", "pii.payment_card", CARD, 0.65),
+        (f"SSN{' ' * 40}536221894", "pii.us_ssn", "536221894", 0.9),
+        ("aws_secret_access_key" + " " * 38 + "= wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vLm2Tk9", "secret.aws_secret_key",
+         "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8vLm2Tk9", 0.85),
+    ],
+)
+def test_values_reach_past_the_prefilter_hit(
+    scanner: Scanner, text: str, detector: str, value: str, confidence: float
+) -> None:
+    fs = of(scan(scanner, text), detector)
+    assert [(f.value, round(f.confidence, 2)) for f in fs] == [(value, confidence)]
+
+
+def test_values_running_on_past_the_window_are_not_cut(scanner: Scanner) -> None:
+    # a longer digit run or token: the boundary check must see the character after the window
+    assert of(scan(scanner, f"x {ID}7 y"), "pii.cn_resident_id") == []
+    assert of(scan(scanner, "AKIAQWERTYUIOPASDFGHJ2"), "secret.aws_access_key") == []
+    assert of(scan(scanner, "x 13912345679１ y"), "pii.cn_mobile") == []
+
+
+_PW_PIECES = ["password", "Password", "PWD", "pass", "passwd", "db_", "DB.", "$", "@", "-", " = ", ": ", "=", '"', "'",
+              "Kq7!vLz9", "\n", " ", "\t", "--", "://", "user:", "@host", "(", ")", "set", "<", ">", "define('", "', ",
+              "passphrase", "Z9", "\r\n", "login u ", "x"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_anchored_password_forms_find_what_finditer_finds(seed: int) -> None:
+    import random
+
+    import detectors.secrets.password as pw
+    from detectors.extract.segment import Segment
+
+    rnd, det = random.Random(seed), PasswordDetector()
+    for _ in range(300):
+        text = "".join(rnd.choice(_PW_PIECES) for _ in range(rnd.randint(1, 40)))
+        seg = Segment(text=text, path=rnd.choice(["app.py", "app.conf"]))
+        a = rnd.randint(0, len(text))
+        b = rnd.randint(a, len(text))
+        fast = [(m.start, m.value) for m in det.verify(seg, a, b)]
+        # the reference: every form's regex over the whole window
+        starts, pw._starts = pw._starts, lambda *args: None
+        try:
+            slow = [(m.start, m.value) for m in det.verify(seg, a, b)]
+        finally:
+            pw._starts = starts
+        assert fast == slow, (text, a, b)
