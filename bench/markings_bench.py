@@ -15,7 +15,11 @@ document):
   * the same detectors with plain word prefilters (the comparator);
   * Hyperscan with no detector work at all (the floor: one pass, no hits);
   * on the mixed corpus, every built-in detector with and without the markings
-    (what the markings add to a whole scan).
+    (what the markings add to a whole scan);
+  * hostile input crowded with candidates ("秘密\n" over and over, a real marking at the
+    head and foot of each 1 MB segment): the engine, the marking verification alone
+    (one merged window per segment, as the engine hands it over), and the comparator
+    without the rejection budget (layout.MAX_REJECTED unbounded; on a 0.5 MB sample).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import generate  # noqa: E402
 
+import detectors.markings.layout as layout  # noqa: E402
 from detectors.engine import Engine  # noqa: E402
 from detectors.extract.segment import Segment  # noqa: E402
 from detectors.markings.cn_state_secret import CnStateSecretDetector  # noqa: E402
@@ -68,6 +73,22 @@ def corpus(mb: float, seed: int = 7) -> list[str]:
         docs.append(doc)
         total += len(doc.encode())
     return docs
+
+
+def crowded(mb: float) -> list[str]:
+    """1 MB segments of bare levels, one per line, a real marking at the head and the foot."""
+    head, foot = "机密★5年\n关于项目的通知\n", "正文结束。\n秘密\n"
+    lines = max(1, int((min(mb, 1.0) * 1e6 - len((head + foot).encode())) // len("秘密\n".encode())))
+    seg = head + "秘密\n" * lines + foot
+    return [seg] * max(1, round(mb))
+
+
+def verify_only(docs: list[str]) -> tuple[float, int]:
+    size = sum(len(d.encode()) for d in docs)
+    det = CnStateSecretDetector()
+    t = time.process_time()
+    n = sum(len(list(det.verify(Segment(text=d, path="bench"), 0, len(d)))) for d in docs)
+    return size / (time.process_time() - t) / 1e6, n
 
 
 def plain(cls: type, words: str) -> object:
@@ -126,6 +147,29 @@ def main() -> None:
                        ("built-in detectors without markings, hyperscan", lambda k: not k.startswith("marking."))):
         mbps, n = run(Engine([c() for k, c in BUILTIN.items() if keep(k)], backend="hyperscan"), docs)
         print(f"{name:58s} {mbps:8.1f} {n:9d}")
+
+    hostile = crowded(args.mb)
+    size = sum(len(d.encode()) for d in hostile) / 1e6
+    print(f"\ncorpus crowded with candidates (\"秘密\\n\" x {hostile[0].count(chr(10))}): "
+          f"{len(hostile)} segments, {size:.1f} MB")
+    print(f"{'configuration':58s} {'MB/s':>8s} {'findings':>9s}")
+    for name, engine in rows[:2]:
+        mbps, n = run(engine, hostile)
+        print(f"{name:58s} {mbps:8.1f} {n:9d}")
+    mbps, _ = run(None, hostile, floor=rows[0][1])
+    print(f"{'floor: shipped hyperscan prefilter pass only':58s} {mbps:8.1f} {'-':>9s}")
+    mbps, n = verify_only(hostile)
+    print(f"{'cn_state_secret verification alone, rejection budget':58s} {mbps:8.1f} {n:9d}")
+    sample = crowded(0.5)
+    budget, layout.MAX_REJECTED = layout.MAX_REJECTED, 1 << 62
+    try:
+        mbps, n = verify_only(sample)
+    finally:
+        layout.MAX_REJECTED = budget
+    print(f"{'comparator: the same, no budget (0.5 MB sample)':58s} {mbps:8.1f} {n:9d}")
+    mbps, n = verify_only(sample)
+    print(f"{'the same 0.5 MB sample, rejection budget':58s} {mbps:8.1f} {n:9d}")
+
 
 if __name__ == "__main__":
     main()

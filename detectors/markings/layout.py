@@ -13,6 +13,7 @@ engine's verification window), so a window edge never changes a verdict.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from re import Pattern
@@ -276,25 +277,133 @@ class Verdict:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+#: candidates rejected in a row, in the body of one page or on one line, after which the
+#: rest of that body (up to the page's foot) or line is not examined
+MAX_REJECTED = 64
+_NONBLANK = re.compile(r"\S")
+
+
+def page_zones(text: str, pos: int, lines: int = EDGE_LINES) -> tuple[int, int, int]:
+    """(page end, body start, foot start) of the page holding ``pos``.
+
+    A line that starts at or after the body start and ends before the foot start
+    has more than ``lines`` non-empty lines before and after it on its page, so
+    :func:`at_edge` is false for it (outside header/footer parts). Both walks
+    visit ``lines + 1`` non-empty lines and the blank ones between: done once
+    per page, not per candidate.
+    """
+    ps = text.rfind("\f", 0, pos) + 1
+    pe = text.find("\f", pos)
+    pe = len(text) if pe < 0 else pe
+    i, seen = ps, 0
+    while seen <= lines:
+        m = _NONBLANK.search(text, i, pe)
+        if m is None:
+            return pe, pe, pe  # fewer lines than a head and a foot: no body
+        seen += 1
+        i = _next_break(text, m.start()) + 1
+    body = i
+    j, seen = pe, 0
+    while j > ps:
+        nb = _prev_break(text, j, ps)
+        ls = nb + 1 if nb >= 0 else ps
+        if not text[ls:j].isspace() and ls < j:
+            seen += 1
+            if seen > lines:
+                return pe, body, ls
+        j = max(nb, ps)
+    return pe, pe, pe
+
+
+class _Budget:
+    """Per thread and segment: rejected candidates in a row, and where judging resumes.
+
+    Text crowded with marking words ("秘密\n" three million times) would otherwise
+    cost a full layout analysis per candidate; real markings stand in the head and
+    foot of pages, which are always examined.
+    """
+
+    __slots__ = ("segment", "window_end", "skip_until", "zones", "body_rejected", "line_rejected", "last_end")
+
+    def __init__(self, segment: Segment) -> None:
+        self.segment = segment
+        self.window_end = 0
+        self.skip_until = 0
+        self.zones = (-1, -1, -1, -1)  # page start, page end, body start, foot start
+        self.body_rejected = self.line_rejected = 0
+        self.last_end = -1
+
+    def rejected(self, text: str, segment: Segment, start: int, end: int) -> None:
+        same_line = self.last_end >= 0 and _BREAK.search(text, self.last_end, start) is None
+        self.line_rejected = self.line_rejected + 1 if same_line else 1
+        self.last_end = end
+        if self.line_rejected >= MAX_REJECTED:  # one long line of candidates: on to the next line
+            self.skip_until, self.line_rejected = _next_break(text, end), 0
+            return
+        if segment.is_margin:
+            return
+        ps, pe, body, foot = self.zones
+        if not ps <= start < pe:
+            pe, body, foot = page_zones(text, start)
+            self.zones = (text.rfind("\f", 0, start) + 1, pe, body, foot)
+        if body <= start and end < foot:
+            self.body_rejected += 1
+            if self.body_rejected >= MAX_REJECTED:  # the rest of this page's body
+                self.skip_until, self.body_rejected = foot, 0
+
+    def accepted(self) -> None:
+        self.body_rejected = self.line_rejected = 0
+
+
 class MarkingDetector(PatternDetector):
     """A pattern detector whose candidates are judged by their layout.
 
     Subclasses implement :meth:`judge`; it sees the regex match on the whole
     segment text and returns a :class:`Verdict` or ``None``. Severity is per
     finding (绝密 is critical, 秘密 high), so verification is overridden here.
+
+    Judging is bounded: after :data:`MAX_REJECTED` candidates in a row are
+    rejected in the body of a page (more than :data:`EDGE_LINES` non-empty lines
+    from its head and foot), the rest of that body is skipped, and after as many
+    on one line, the rest of the line. The head and foot of every page are
+    always judged, so a crowded file keeps its real markings.
     """
 
     margin: ClassVar[int] = 64
+    _budgets: ClassVar[threading.local] = threading.local()
 
     def judge(self, m: re.Match[str], segment: Segment) -> Verdict | None:
         raise NotImplementedError
 
+    def _budget(self, segment: Segment, start: int, end: int) -> _Budget:
+        # the engine verifies a segment's windows in order and without overlap; a window
+        # that starts before the last one ended is a new pass over the segment
+        budgets: dict[MarkingDetector, _Budget] = self._budgets.__dict__.setdefault("by_detector", {})
+        b = budgets.get(self)
+        if b is None or b.segment is not segment or start < b.window_end:
+            b = budgets[self] = _Budget(segment)
+        b.window_end = end
+        return b
+
     def verify(self, segment: Segment, start: int, end: int) -> Iterator[Match]:
         text = segment.text
-        for m in self.pattern.finditer(text, start, end):
+        budget = self._budget(segment, start, end)
+        pos = start
+        while pos < end:
+            if pos < budget.skip_until:
+                pos = budget.skip_until
+                continue
+            m = self.pattern.search(text, pos, end)
+            if m is None:
+                break
+            pos = max(m.end(), m.start() + 1)
+            if m.start() < budget.skip_until:
+                continue
             v = self.judge(m, segment)
             if v is None:
+                budget.rejected(text, segment, m.start(), m.end())
                 continue
+            budget.accepted()
             yield Match(
                 detector=self.id,
                 start=v.start,

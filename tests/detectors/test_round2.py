@@ -253,3 +253,38 @@ def test_anchored_password_forms_find_what_finditer_finds(seed: int) -> None:
         finally:
             pw._starts = starts
         assert fast == slow, (text, a, b)
+
+
+# --- 4. text crowded with marking candidates ----------------------------------------------------
+
+def test_crowded_file_keeps_its_head_and_foot_markings(scanner: Scanner, tmp_path) -> None:
+    # 5 000 bare levels one per line in the body: each used to cost a full layout analysis
+    path = tmp_path / "crowded.txt"
+    path.write_text("机密★5年\n关于项目的通知\n" + "秘密\n" * 5000 + "正文结束。\n秘密\n", encoding="utf-8")
+    result = scanner.scan_path(path)
+    fs = of(result.findings, "marking.cn_state_secret")
+    assert [(f.location.line, f.attributes["form"]) for f in fs] == [(1, "legal"), (5004, "banner")]
+
+
+def test_crowded_long_line_keeps_the_marking_on_the_next_line(scanner: Scanner) -> None:
+    text = "说明 " + "秘密 机密 " * 3000 + "\n绝密★长期\n正文"
+    fs = of(scan(scanner, text), "marking.cn_state_secret")
+    assert [(f.attributes["level"], f.attributes["form"]) for f in fs] == [("绝密", "legal")]
+
+
+def test_a_few_body_candidates_are_all_judged(scanner: Scanner) -> None:
+    text = _BODY + "\n" + "秘密\n" * 10 + "机密★5年 关于……的通知\n" + _BODY
+    fs = of(scan(scanner, text), "marking.cn_state_secret")
+    assert [f.value for f in fs] == ["机密★5年"]
+
+
+def test_scanning_the_same_segment_twice_gives_the_same_findings() -> None:
+    from detectors.engine import Engine
+    from detectors.extract.segment import Segment
+    from detectors.markings.cn_state_secret import CnStateSecretDetector
+
+    engine = Engine([CnStateSecretDetector()])
+    seg = Segment(text="秘密\n" + "abc\n" * 3 + "秘密\n" * 300 + "正文。\n" * 8 + "机密\n", path="t.txt")
+    first = [(m.start, m.value) for m in engine.scan(seg)]
+    assert first == [(m.start, m.value) for m in engine.scan(seg)]
+    assert [v for _, v in first] == ["秘密", "机密"]  # head and foot banners; the body list is skipped
