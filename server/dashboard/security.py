@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 SESSION_COOKIE = "lw_session"
 PRE_COOKIE = "lw_pre"
@@ -98,12 +99,15 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     """CSRF check for state-changing dashboard requests; security headers on every answer."""
     try:
         if request.method not in SAFE_METHODS and is_dashboard_route(request):
-            if not await _csrf_ok(request):
-                from server.dashboard.render import error_page  # late: render imports this module
+            from server.dashboard.render import error_page  # late: render imports this module
 
-                response: web.StreamResponse = error_page(request, 403, "csrf")
+            try:
+                ok = await _csrf_ok(request)
+            except (UnicodeDecodeError, ValueError, HttpProcessingError):
+                # a form body that does not decode (not UTF-8, broken encoding) is the sender's error
+                response: web.StreamResponse = error_page(request, 400, "bad_request")
             else:
-                response = await handler(request)
+                response = error_page(request, 403, "csrf") if not ok else await handler(request)
         else:
             response = await handler(request)
     except web.HTTPException as exc:

@@ -509,9 +509,6 @@ def test_malformed_and_oversized_dashboard_forms_are_refused(d: Deployment) -> N
     assert d.api("GET", f"/api/v1/alerts/{alert['id']}")["status"] == "acknowledged"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: server/dashboard/security.py _csrf_ok awaits request.post(), which raises "
-    "UnicodeDecodeError on a url-encoded body that is not UTF-8; the collector answers 500"))
 def test_a_form_body_that_is_not_utf8_is_a_clear_4xx(d: Deployment) -> None:
     b = Browser(d)
     b.get("/login")
@@ -521,9 +518,6 @@ def test_a_form_body_that_is_not_utf8_is_a_clear_4xx(d: Deployment) -> None:
     assert 400 <= status < 500, status
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: server/dashboard/views/review.py _upload lets aiohttp's multipart reader raise "
-    "http_exceptions.InvalidHeader (not an HTTPException) on a malformed part; the collector answers 500"))
 def test_a_malformed_review_upload_is_a_clear_4xx(d: Deployment) -> None:
     b = Browser(d)
     assert b.login(d.user, d.password) == 303

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from server.api.review import review_document
 from server.dashboard.evidence import describe_location
@@ -53,6 +54,8 @@ async def review_upload(request: web.Request) -> web.StreamResponse:
     try:
         async with asyncio.timeout(cfg.body_timeout):
             upload = await _upload(request, cfg.review_max_bytes)
+    except HttpProcessingError:  # a malformed multipart body (broken part headers)
+        return error_page(request, 400, "bad_request")
     except ValueError:
         return error_page(request, 413, "too_large")
     except TimeoutError:
