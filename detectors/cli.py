@@ -105,6 +105,8 @@ def _text_line(r: ScanResult) -> list[str]:
     out = []
     if r.error:
         out.append(f"{r.path}: error: {r.error}")
+    if r.skipped:
+        out.append(f"{r.path}: skipped: {r.skipped}")
     out.extend(f"warning: {w}" for w in r.warnings)  # e.g. a detector that failed on this file
     for f in r.findings:
         loc = f.location
@@ -149,7 +151,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = scanner.scan_path(path)
         n_files += 1
-        total_bytes += result.size or 0
+        if result.error is None and result.skipped is None:  # the rate counts what was really read
+            total_bytes += result.size or 0
         n_errors += result.error is not None
         n_skipped += result.skipped is not None
         if result.findings:

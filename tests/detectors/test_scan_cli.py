@@ -78,6 +78,16 @@ def test_json_and_text_formats_have_summaries(tmp_path: Path, capsys: pytest.Cap
     assert out.strip().splitlines()[-1].startswith("Scanned 1 files") and "1 findings in 1 files" in out
 
 
+def test_text_output_says_why_a_file_was_skipped_and_counts_only_bytes_read(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blob = tmp_path / "firmware.bin"
+    blob.write_bytes(bytes(range(256)) * 4000)  # ~1 MB of binary: skipped, not read as text
+    code, out, _ = scan(capsys, str(blob))
+    assert code == 0
+    assert f"{blob}: skipped: " in out
+    assert "(0.0 MB)" in out.strip().splitlines()[-1] and "1 skipped" in out
+
+
 def test_exclude_globs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "node_modules" / "x.txt").write_text(f"身份证 {ID}", encoding="utf-8")
