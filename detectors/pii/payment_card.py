@@ -71,12 +71,14 @@ class PaymentCardDetector(FoldsFullwidth, PatternDetector):
     # the first 12-14 digits in any grouping (4-4-4-4, 4-6-5, contiguous), the window
     # holds the rest; the leading non-digit keeps a long run from hitting at every offset
     prefilter = r"(?:^\.?|[^0-9.]|[^0-9]\.)[2-8][0-9]{3}[ -]?[0-9]{4}[0-9]{0,2}[ -]?[0-9]{4}|" + pf_wide_digits(4)
+    # not inside a digit run or token, nor the fraction of a decimal number; the look-behinds
+    # follow the first digit so that re skips to candidate positions (see cn_resident_id)
     pattern = re.compile(
-        r"(?<![0-9A-Za-z])(?<![0-9]\.)(?P<value>"  # not the fraction of a decimal number
-        r"[2-8][0-9]{12,18}"  # contiguous
-        r"|[2-8][0-9]{3}(?P<s1>[ -])[0-9]{6}(?P=s1)[0-9]{4,5}"  # Amex/Diners 4-6-5 / 4-6-4
-        r"|[2-8][0-9]{3}(?P<s2>[ -])[0-9]{4}(?P=s2)[0-9]{4}(?P=s2)[0-9]{1,4}(?:(?P=s2)[0-9]{1,3})?"  # 4-4-4-4(-3)
-        r")(?![0-9A-Za-z]|\.[0-9])"
+        r"(?P<value>[2-8](?<![0-9A-Za-z][2-8])(?<![0-9]\.[2-8])(?:"
+        r"[0-9]{12,18}"  # contiguous
+        r"|[0-9]{3}(?P<s1>[ -])[0-9]{6}(?P=s1)[0-9]{4,5}"  # Amex/Diners 4-6-5 / 4-6-4
+        r"|[0-9]{3}(?P<s2>[ -])[0-9]{4}(?P=s2)[0-9]{4}(?P=s2)[0-9]{1,4}(?:(?P=s2)[0-9]{1,3})?"  # 4-4-4-4(-3)
+        r"))(?![0-9A-Za-z]|\.[0-9])"
     )
     # the prefilter covers the first 12-14 digits; a full-width hit (4 digits) leaves up to
     # 19 characters (4-4-4-4-3 with separators) and the look-ahead's 2
