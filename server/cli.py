@@ -25,8 +25,17 @@ from server import config as config_mod
 log = logging.getLogger("leakwarden.server")
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
+ROLES = ("admin", "analyst", "viewer")
+
+
+def _command(actions: Any, name: str, func: Any, help: str, *positional: str) -> argparse.ArgumentParser:
+    """One ACTION of a command group: its positional arguments, ``--config`` and its handler."""
+    parser: argparse.ArgumentParser = actions.add_parser(name, help=help)
+    for arg in positional:
+        parser.add_argument(arg)
     parser.add_argument("--config", help="collector config (default configs/server.yaml)")
+    parser.set_defaults(func=func)
+    return parser
 
 
 def add_parser(subparsers: Any) -> None:
@@ -36,57 +45,27 @@ def add_parser(subparsers: Any) -> None:
 
     u = subparsers.add_parser("user", help="manage collector accounts")
     usub = u.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    add = usub.add_parser("add", help="create an account")
-    add.add_argument("name")
-    add.add_argument("--role", required=True, choices=("admin", "analyst", "viewer"))
+    add = _command(usub, "add", user_add, "create an account", "name")
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
-    _config_option(add)
-    add.set_defaults(func=user_add)
-    lst = usub.add_parser("list", help="list accounts")
-    _config_option(lst)
-    lst.set_defaults(func=user_list)
-    dis = usub.add_parser("disable", help="lock an account out and end its sessions")
-    dis.add_argument("name")
-    _config_option(dis)
-    dis.set_defaults(func=user_disable)
-    ena = usub.add_parser("enable", help="let a disabled account sign in again")
-    ena.add_argument("name")
-    _config_option(ena)
-    ena.set_defaults(func=user_enable)
-    sr = usub.add_parser("set-role", help="change an account's role")
-    sr.add_argument("name")
-    sr.add_argument("role", choices=("admin", "analyst", "viewer"))
-    _config_option(sr)
-    sr.set_defaults(func=user_set_role)
-    rp = usub.add_parser("reset-password", help="set a new password (prompted, or --password-stdin, or "
-                                                "--generate to print a random one) and end its sessions")
-    rp.add_argument("name")
+    _command(usub, "list", user_list, "list accounts")
+    _command(usub, "disable", user_disable, "lock an account out and end its sessions", "name")
+    _command(usub, "enable", user_enable, "let a disabled account sign in again", "name")
+    _command(usub, "set-role", user_set_role, "change an account's role", "name").add_argument("role", choices=ROLES)
+    rp = _command(usub, "reset-password", user_reset_password, "set a new password (prompted, or --password-stdin, "
+                  "or --generate to print a random one) and end its sessions", "name")
     how = rp.add_mutually_exclusive_group()
     how.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     how.add_argument("--generate", action="store_true", help="make a random password and print it once")
-    _config_option(rp)
-    rp.set_defaults(func=user_reset_password)
 
     a = subparsers.add_parser("agents", help="manage enrolled agents and enrollment tokens")
     asub = a.add_subparsers(dest="agents_command", metavar="ACTION", required=True)
-    tok = asub.add_parser("enroll-token", help="create a one-time enrollment token (printed once)")
-    tok.add_argument("--ttl", type=float, default=None, help="seconds until it expires")
-    _config_option(tok)
-    tok.set_defaults(func=agents_token)
-    al = asub.add_parser("list", help="list agents")
-    _config_option(al)
-    al.set_defaults(func=agents_list)
-    tl = asub.add_parser("tokens", help="list enrollment tokens")
-    _config_option(tl)
-    tl.set_defaults(func=agents_tokens)
-    rv = asub.add_parser("revoke", help="revoke an agent's token")
-    rv.add_argument("agent_id")
-    _config_option(rv)
-    rv.set_defaults(func=agents_revoke)
-    rt = asub.add_parser("revoke-token", help="revoke an unused enrollment token")
-    rt.add_argument("token_id")
-    _config_option(rt)
-    rt.set_defaults(func=agents_revoke_token)
+    _command(asub, "enroll-token", agents_token, "create a one-time enrollment token (printed once)").add_argument(
+        "--ttl", type=float, default=None, help="seconds until it expires")
+    _command(asub, "list", agents_list, "list agents")
+    _command(asub, "tokens", agents_tokens, "list enrollment tokens")
+    _command(asub, "revoke", agents_revoke, "revoke an agent's token", "agent_id")
+    _command(asub, "revoke-token", agents_revoke_token, "revoke an unused enrollment token", "token_id")
 
 
 def _load(args: argparse.Namespace) -> config_mod.ServerConfig:
