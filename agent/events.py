@@ -69,6 +69,19 @@ class DeviceChange:
 
 
 @dataclass(frozen=True, slots=True)
+class UsbChange:
+    """A USB device was plugged in or removed, mounted or not (``sysname``: its bus port, e.g. "1-1.2").
+
+    ``at_start``: already attached when the monitor started."""
+
+    action: Literal["attach", "detach"]
+    sysname: str
+    identity: dict[str, Any] = field(default_factory=dict)
+    time: float = 0.0
+    at_start: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NetConnection:
     """Outbound bytes of one process towards one destination in one interval."""
 
@@ -110,4 +123,4 @@ class Tick:
     time: float
 
 
-MonitorEvent = FileActivity | FileAccess | RootOverflow | DeviceChange | NetConnection | NameSeen | MonitorState | Tick
+MonitorEvent = FileActivity | FileAccess | RootOverflow | DeviceChange | UsbChange | NetConnection | NameSeen | MonitorState | Tick

@@ -39,6 +39,7 @@ from agent.events import (
     NetConnection,
     RootOverflow,
     Tick,
+    UsbChange,
 )
 from agent.index import FileRecord, Index
 from agent.monitors.devices import device_key
@@ -148,6 +149,7 @@ class Pipeline:
         self._last_spool_retry = 0.0
         self._last_flush = 0.0
         self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
+        self.usb: dict[str, tuple[str, wire.Device, bool, int]] = {}  # bus port -> (key, device, first, sightings)
         self._writers: OrderedDict[str, FileAccess] = OrderedDict()
         self._sensitive_reads: dict[int, tuple[float, str, tuple[str, ...], FileAccess]] = {}
         self._names: OrderedDict[str, str] = OrderedDict()
@@ -316,7 +318,7 @@ class Pipeline:
             self._on_access(item)
         elif isinstance(item, RootOverflow):
             self._on_overflow(item)
-        elif isinstance(item, DeviceChange):
+        elif isinstance(item, (DeviceChange, UsbChange)):
             self._on_device(item)
         elif isinstance(item, NetConnection):
             self._on_net(item)
@@ -697,7 +699,41 @@ class Pipeline:
         self._walk(mountpoint)  # files written while the agent reloaded
 
     # -- devices ---------------------------------------------------------------
-    def _on_device(self, d: DeviceChange) -> None:
+    def _device(self, ident: dict[str, Any], policy: str, mountpoint: str | None = None) -> wire.Device:
+        return wire.Device(
+            vendor_id=ident.get("vendor_id"), product_id=ident.get("product_id"), vendor=ident.get("vendor"),
+            model=ident.get("model"), serial=ident.get("serial"), fs_uuid=ident.get("fs_uuid"), label=ident.get("label"),
+            size=ident.get("size"), mountpoint=mountpoint[:4096] if mountpoint else None, policy=policy,  # type: ignore[arg-type]
+        )
+
+    def _on_usb(self, u: UsbChange) -> None:
+        """Plugged in or removed, mounted or not. The wire schema has no ``device.detach``: a removal
+        is ``device.unmount`` with ``attributes.usb: "detach"`` (and no mountpoint)."""
+        if u.action == "detach":
+            seen = self.usb.pop(u.sysname, None)
+            if seen is not None:
+                self.event("device.unmount", "removable", 3, device=seen[1],
+                           attributes={"usb": "detach", "usb_port": u.sysname, "usb_kind": u.identity.get("kind")})
+            return
+        ident = dict(u.identity)
+        decision = self.device_policy.decide(ident)
+        key = device_key(ident)
+        first, times = self.index.see_device(key, ident)
+        dev = self._device(ident, decision.action)
+        self.usb[u.sysname] = (key, dev, first, times)
+        attrs: dict[str, Any] = {"usb": "attach", "usb_port": u.sysname, "usb_kind": ident.get("kind"), "rule": decision.rule,
+                                 "severity": decision.severity, "first_seen": first, "sightings": times,
+                                 "attached_at_start": u.at_start}
+        if decision.revoked:
+            attrs["revoked"] = decision.revoked
+            log.error("revoked device seen", extra={"ctx": {"usb_port": u.sysname, "reason": decision.revoked}})
+        self.event("device.attach", "removable", {"low": 2, "high": 6, "critical": 9}[decision.severity], device=dev,
+                   attributes=attrs)
+
+    def _on_device(self, d: DeviceChange | UsbChange) -> None:
+        if isinstance(d, UsbChange):
+            self._on_usb(d)
+            return
         if not d.removable:
             return
         if d.action == "unmount":
@@ -715,7 +751,10 @@ class Pipeline:
             return
         ident = dict(d.identity)
         decision = self.device_policy.decide(ident)
-        first, times = self.index.see_device(device_key(ident), ident)
+        key = device_key(ident)
+        attached = next(((port, v) for port, v in self.usb.items() if v[0] == key), None)
+        # Mounting a stick already reported attached is the same sighting, not a second one.
+        first, times = attached[1][2:] if attached else self.index.see_device(key, ident)
         attrs: dict[str, Any] = {
             "rule": decision.rule, "severity": decision.severity, "first_seen": first, "sightings": times,
             "source": d.source, "fstype": d.fstype,
@@ -729,11 +768,9 @@ class Pipeline:
             attrs["remounted_readonly"], why = self._remount_ro(d.mountpoint)
             if why:
                 attrs["remount_error"] = why
-        dev = wire.Device(
-            vendor_id=ident.get("vendor_id"), product_id=ident.get("product_id"), vendor=ident.get("vendor"),
-            model=ident.get("model"), serial=ident.get("serial"), fs_uuid=ident.get("fs_uuid"), label=ident.get("label"),
-            size=ident.get("size"), mountpoint=d.mountpoint[:4096], policy=decision.action,  # type: ignore[arg-type]
-        )
+        if attached:
+            attrs["usb_port"] = attached[0]
+        dev = self._device(ident, decision.action, d.mountpoint)
         self.removable[d.mountpoint] = dev
         risk = {"low": 2, "high": 6, "critical": 9}[decision.severity]
         self.event("device.mount", "removable", risk, device=dev, attributes=attrs)

@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from agent.events import DeviceChange, MonitorState
+from agent.monitors.usb import UsbMonitor
 
 log = logging.getLogger("agent.devices")
 
@@ -129,6 +130,8 @@ def device_key(ident: dict[str, Any]) -> str:
         return f"usb:{ident.get('vendor_id', '')}:{ident.get('product_id', '')}:{ident['serial']}"
     if ident.get("fs_uuid"):
         return f"fs:{ident['fs_uuid']}"
+    if ident.get("vendor_id") and not ident.get("label"):  # a USB device without serial nor filesystem: its model
+        return f"usb:{ident['vendor_id']}:{ident.get('product_id', '')}:"
     return f"label:{ident.get('label', '')}:{ident.get('size', '')}"
 
 
@@ -136,14 +139,17 @@ class DevicesMonitor:
     name = "devices"
 
     def __init__(self, out: "queue.Queue[object]", declared_removable: tuple[str, ...], mountinfo: str = MOUNTINFO,
-                 known_mounts: dict[str, tuple[str, str]] | None = None) -> None:
+                 known_mounts: dict[str, tuple[str, str]] | None = None, usb: UsbMonitor | None = None) -> None:
         """``known_mounts``: the mount table a previous instance already reported (a SIGHUP reload
-        carries it over, so mounted media are not reported, counted and remounted again)."""
+        carries it over, so mounted media are not reported, counted and remounted again).
+        ``usb``: the USB attach/detach monitor started and stopped with this one (default: udev
+        when its daemon runs, else sysfs polling every second)."""
         self.out = out
         self.drops = 0  # blocking puts: nothing is dropped
         self.declared = declared_removable
         self.mountinfo = mountinfo
         self.mounts: dict[str, tuple[str, str]] = dict(known_mounts or {})
+        self.usb = usb if usb is not None else UsbMonitor(out)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -153,9 +159,11 @@ class DevicesMonitor:
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="devices", daemon=True)
         self._thread.start()
+        self.usb.start()
 
     def stop(self) -> None:
         self._stop.set()
+        self.usb.stop()
         if self._thread is not None:
             self._thread.join(timeout=3)
 
