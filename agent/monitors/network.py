@@ -72,7 +72,8 @@ def sock_diag_tcp(family: int) -> list[dict]:
                     if alen < 4:
                         break
                     if atype == INET_DIAG_INFO and alen - 4 >= _TCPI_BYTES_ACKED + 8:
-                        sent = struct.unpack_from("=Q", body, a + 4 + _TCPI_BYTES_ACKED)[0]
+                        # The kernel counts the SYN as one byte acked (data sent N: bytes_acked N + 1).
+                        sent = max(struct.unpack_from("=Q", body, a + 4 + _TCPI_BYTES_ACKED)[0] - 1, 0)
                     a += (alen + 3) & ~3
                 out.append({
                     "state": state, "src": _addr(fam, src), "sport": sport, "dst": _addr(fam, dst), "dport": dport,
