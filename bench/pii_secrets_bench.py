@@ -88,7 +88,7 @@ def adversarial(nbytes: int, seed: int = 3) -> str:
 
 def run(engine: Engine, text: str) -> tuple[float, int, int]:
     data = text.encode()
-    hits = len(engine.prefilter.candidates(data))
+    hits = len(engine.prefilter.candidates(data).hits)
     seg = Segment(text=text, path="bench")
     t = time.process_time()
     n = len(engine.scan(seg))

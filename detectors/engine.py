@@ -10,12 +10,13 @@ findings (``tests/detectors/test_engine.py`` checks both agree).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
 import traceback
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from detectors.base import Detector, PatternDetector
 from detectors.context import ContextRules, apply_context
@@ -30,11 +31,23 @@ except ImportError:  # pragma: no cover - exercised by the "regex" backend tests
     _hs = None
 
 
+#: prefilter hits kept per pattern and segment. Past it the pattern is "flooded" (a planted file of
+#: 3.5 M marking candidates, say): its detector verifies the whole segment in one pass instead, so
+#: memory and per-hit work stay bounded whatever the input. Normal text stays far below (a value per
+#: 3 KB is ~350 hits per MB).
+HIT_LIMIT = 4096
+
+
+class Candidates(NamedTuple):
+    hits: list[tuple[int, int, int]]  # (pattern index, byte start, byte end)
+    flooded: frozenset[int]  # patterns past HIT_LIMIT: none of their hits are in ``hits``
+
+
 class Prefilter(Protocol):
     name: str
 
-    def candidates(self, data: bytes) -> list[tuple[int, int, int]]:
-        """(pattern index, byte start, byte end) of every prefilter hit."""
+    def candidates(self, data: bytes) -> Candidates:
+        """Every prefilter hit of the patterns that stayed within :data:`HIT_LIMIT`."""
         ...
 
 
@@ -57,24 +70,64 @@ class HyperscanPrefilter:
             )
         except _hs.error as e:
             raise ValueError(f"prefilter does not compile: {_culprit(patterns, flags) or e}") from e
-        # Scratch space is per thread: the agent scans from a worker pool.
+        self._patterns, self._flags = list(patterns), flags
+        # Scratch space is per thread: the agent scans from a worker pool; databases without
+        # flooded patterns are compiled on first need and kept (keyed by what they leave out).
         self._local = threading.local()
+        self._reduced: dict[frozenset[int], tuple[object, list[int]]] = {
+            frozenset(): (self._db, list(range(len(patterns))))}
+        self._lock = threading.Lock()
 
-    def _scratch(self) -> object:
-        scratch = getattr(self._local, "scratch", None)
-        if scratch is None:
-            scratch = self._local.scratch = _hs.Scratch(self._db)
-        return scratch
+    def _database(self, flooded: frozenset[int]) -> tuple[object, list[int]]:
+        with self._lock:
+            if flooded not in self._reduced:
+                keep = [i for i in range(len(self._patterns)) if i not in flooded]
+                db = None
+                if keep:
+                    db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+                    db.compile(expressions=[self._patterns[i][0].encode("utf-8") for i in keep],
+                               ids=list(range(len(keep))), elements=len(keep),
+                               flags=[self._flags[i] for i in keep])
+                self._reduced[flooded] = (db, keep)
+            return self._reduced[flooded]
 
-    def candidates(self, data: bytes) -> list[tuple[int, int, int]]:
-        hits: list[tuple[int, int, int]] = []
-        add = hits.append
+    def _scratch(self, key: frozenset[int], db: object) -> object:
+        scratches = getattr(self._local, "scratches", None)
+        if scratches is None:
+            scratches = self._local.scratches = {}
+        if key not in scratches:
+            scratches[key] = _hs.Scratch(db)
+        return scratches[key]
 
-        def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> None:
-            add((pid, start, end))
+    def candidates(self, data: bytes) -> Candidates:
+        flooded: frozenset[int] = frozenset()
+        while True:  # each round leaves out at least one more flooded pattern
+            db, keep = self._database(flooded)
+            if not keep:
+                return Candidates([], flooded)
+            hits: list[tuple[int, int, int]] = []
+            add = hits.append
+            counts = [0] * len(keep)
+            over: list[int] = []
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch())
-        return hits
+            def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> bool | None:
+                counts[pid] += 1
+                if counts[pid] > HIT_LIMIT:
+                    over.append(pid)
+                    return True  # stop: rescan without it
+                add((pid, start, end))
+                return None
+
+            try:
+                db.scan(data, match_event_handler=on_match, scratch=self._scratch(flooded, db))  # type: ignore[attr-defined]
+            except _hs.error:
+                if not over:  # terminated by anything but our callback
+                    raise
+            if not over:
+                if flooded:  # ids of a reduced database are positions in ``keep``
+                    hits = [(keep[i], s, e) for i, s, e in hits]
+                return Candidates(hits, flooded)
+            flooded = flooded | {keep[over[0]]}
 
 
 def _culprit(patterns: Sequence[tuple[str, bool]], flags: list[int]) -> str | None:
@@ -92,8 +145,8 @@ class EmptyPrefilter:
 
     name = "none"
 
-    def candidates(self, data: bytes) -> list[tuple[int, int, int]]:
-        return []
+    def candidates(self, data: bytes) -> Candidates:
+        return Candidates([], frozenset())
 
 
 class RegexPrefilter:
@@ -106,11 +159,16 @@ class RegexPrefilter:
             re.compile(p.encode("utf-8"), re.IGNORECASE if caseless else 0) for p, caseless in patterns
         ]
 
-    def candidates(self, data: bytes) -> list[tuple[int, int, int]]:
+    def candidates(self, data: bytes) -> Candidates:
         hits: list[tuple[int, int, int]] = []
+        flooded = set()
         for i, rx in enumerate(self._res):
-            hits.extend((i, m.start(), m.end()) for m in rx.finditer(data))
-        return hits
+            mine = list(itertools.islice(((i, m.start(), m.end()) for m in rx.finditer(data)), HIT_LIMIT + 1))
+            if len(mine) > HIT_LIMIT:
+                flooded.add(i)
+            else:
+                hits.extend(mine)
+        return Candidates(hits, frozenset(flooded))
 
 
 def make_prefilter(patterns: Sequence[tuple[str, bool]], backend: str = "auto") -> Prefilter:
@@ -197,9 +255,12 @@ class Engine:
     def _pattern_matches(self, segment: Segment) -> list[Match]:
         text = segment.text
         data = text.encode("utf-8", "surrogatepass")
-        hits = self.prefilter.candidates(data)
+        hits, flooded = self.prefilter.candidates(data)
+        out: list[Match] = []
+        for i in sorted(flooded):  # bounded work on hostile input: one verification pass over the segment
+            out.extend(self._pattern[i].verify(segment, 0, len(text)))
         if not hits:
-            return []
+            return out
         if len(data) != len(text):  # not pure ASCII: byte and char offsets differ
             # only starts are mapped (one per distinct start); a hit of k bytes spans at most k
             # characters, so start + k bounds its end and the window can only grow
@@ -216,7 +277,6 @@ class Engine:
             else:
                 spans.append((ws, we))
         seen: set[tuple[str, int, int]] = set()
-        out: list[Match] = []
         for i, spans in windows.items():
             det = self._pattern[i]
             for ws, we in spans:

@@ -83,3 +83,27 @@ def test_backends_agree_on_a_large_random_text() -> None:
     text = "".join(parts)
     hs, rx = scan(text, "hyperscan"), scan(text, "regex")
     assert hs == rx and len(hs) > 1000
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "regex"])
+def test_a_flooded_pattern_is_verified_in_one_pass_with_the_same_findings(backend: str, monkeypatch) -> None:
+    """A planted file with millions of candidates of one pattern: hits stay bounded (the pattern is
+    verified over the whole segment instead), the other patterns keep their windows, findings equal."""
+    import detectors.engine as engine_mod
+    rnd = random.Random(5)
+    lines = [f"机密 {rnd.randrange(10**7, 10**8)} " for _ in range(3000)] + ["secret 12345678 end"]
+    text = "\n".join(lines)
+    unlimited = scan(text, backend)
+    monkeypatch.setattr(engine_mod, "HIT_LIMIT", 500)
+    engine = Engine([Digits8(), Word()], backend=backend)
+    hits, flooded = engine.prefilter.candidates(text.encode("utf-8"))
+    assert flooded == {0, 1} and hits == []  # both patterns are past 500 hits here
+    assert scan(text, backend) == unlimited
+    # one flooded pattern: the other one's hits are all still there
+    few_words = "\n".join(f"{rnd.randrange(10**7, 10**8)}" for _ in range(2000)) + "\nsecret 机密"
+    hits, flooded = Engine([Digits8(), Word()], backend=backend).prefilter.candidates(few_words.encode("utf-8"))
+    assert flooded == {0} and sorted(i for i, _, _ in hits) == [1, 1]
+    monkeypatch.setattr(engine_mod, "HIT_LIMIT", 10**9)
+    unlimited = scan(few_words, backend)
+    monkeypatch.setattr(engine_mod, "HIT_LIMIT", 500)
+    assert scan(few_words, backend) == unlimited and unlimited
