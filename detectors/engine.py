@@ -10,6 +10,7 @@ findings (``tests/detectors/test_engine.py`` checks both agree).
 
 from __future__ import annotations
 
+import collections
 import itertools
 import logging
 import re
@@ -107,15 +108,21 @@ class HyperscanPrefilter:
                 return Candidates([], flooded)
             hits: list[tuple[int, int, int]] = []
             add = hits.append
-            counts = [0] * len(keep)
+            counts: collections.Counter[int] | None = None
             over: list[int] = []
 
             def on_match(pid: int, start: int, end: int, flags: int, ctx: object) -> bool | None:
-                counts[pid] += 1
+                nonlocal counts
+                add((pid, start, end))
+                if len(hits) <= HIT_LIMIT:  # the usual case: no pattern can be past the budget yet
+                    return None
+                if counts is None:
+                    counts = collections.Counter(i for i, _, _ in hits)
+                else:
+                    counts[pid] += 1
                 if counts[pid] > HIT_LIMIT:
                     over.append(pid)
                     return True  # stop: rescan without it
-                add((pid, start, end))
                 return None
 
             try:
