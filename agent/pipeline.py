@@ -718,8 +718,15 @@ class Pipeline:
         ident = dict(u.identity)
         decision = self.device_policy.decide(ident)
         key = device_key(ident)
-        first, times = self.index.see_device(key, ident)
         dev = self._device(ident, decision.action)
+        if u.at_start and not decision.revoked:
+            # Already plugged in when the agent (re)started: told once, when first seen, so that a
+            # restart or reload does not re-report the webcam and the stick left in the port.
+            known = next((d["times"] for d in self.index.devices() if d["key"] == key), None)
+            if known is not None:
+                self.usb[u.sysname] = (key, dev, False, known)
+                return
+        first, times = self.index.see_device(key, ident)
         self.usb[u.sysname] = (key, dev, first, times)
         attrs: dict[str, Any] = {"usb": "attach", "usb_port": u.sysname, "usb_kind": ident.get("kind"), "rule": decision.rule,
                                  "severity": decision.severity, "first_seen": first, "sightings": times,

@@ -255,6 +255,17 @@ def usb_scenario(tmp: str, img: str, mnt: str) -> None:
         time.sleep(1.5)  # a further poll or two: nothing else may be reported
     finally:
         agent.stop(drain_timeout=0)
+    # Restarted with the adapter still plugged in and a keyboard plugged while the agent was down.
+    kbd = tb.add_device("usb", "usb1/1-6", None, ["idVendor", "046d", "idProduct", "c31c", "product", "Keyboard K120",
+                                                  "busnum", "1", "devnum", "10"], ["DEVTYPE", "usb_device"])
+    tb.add_device("usb", "1-6:1.0", kbd, ["bInterfaceClass", "03"], ["DEVTYPE", "usb_interface"])
+    agent = Agent(cfg)
+    agent.start()
+    try:
+        wait_for(lambda: [e for e in events_of(cfg.state_dir, "device.attach") if e["device"]["vendor_id"] == "046d"])
+        time.sleep(1.5)
+    finally:
+        agent.stop(drain_timeout=0)
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +326,14 @@ def test_usb_phone_and_network_adapter_reported_without_any_mount(usb_run: Path)
     gone = [e for e in events_of(usb_run, "device.unmount") if e.get("attributes", {}).get("usb") == "detach"]
     assert [e["device"]["vendor_id"] for e in gone] == ["0781", "18d1"]  # the adapter is still plugged in
     assert gone[1]["device"]["policy"] == "block" and gone[1]["attributes"]["usb_port"] == "1-2"
+
+
+def test_usb_devices_present_at_restart_are_reported_only_when_new(usb_run: Path) -> None:
+    attaches = events_of(usb_run, "device.attach")
+    assert [e["device"]["vendor_id"] for e in attaches] == ["0781", "18d1", "0b95", "046d"]  # not the adapter again
+    kbd = attaches[-1]["attributes"]
+    assert kbd["attached_at_start"] is True and kbd["usb_kind"] == "hid" and kbd["first_seen"] is True
+    assert not any(e["attributes"]["attached_at_start"] for e in attaches[:3])
 
 
 def udev_scenario() -> None:
