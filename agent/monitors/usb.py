@@ -9,9 +9,9 @@ USB bus itself. Two sources:
   plug-in) when a udev daemon runs (``/run/udev/control`` exists): events
   arrive as the kernel announces them;
 * **sysfs polling** otherwise (containers, minimal hosts, this test machine):
-  ``/sys/bus/usb/devices`` listed every ``interval`` seconds. A listing of a
-  dozen entries costs microseconds; attributes are read only for devices
-  that are new.
+  ``/sys/bus/usb/devices`` listed every ``interval`` seconds: one directory
+  listing and one ``devnum`` read per device; the other attributes are read
+  only for devices that are new.
 
 Both emit :class:`agent.events.UsbChange` with the identity the device
 policy matches on (``vendor_id``, ``product_id``, ``serial``, ``vendor``,
@@ -134,13 +134,14 @@ class UsbMonitor:
             names = set()  # no USB controller at all (or every device gone from a fake sysfs)
         for name in sorted(names):
             devdir = f"{USB_DEVICES}/{name}"
-            # devnum changes on every plug-in: a device swapped on one port between polls is seen
-            instance = f"{_read(f'{devdir}/busnum')}/{_read(f'{devdir}/devnum')}/{_read(f'{devdir}/idVendor')}:{_read(f'{devdir}/idProduct')}"
-            if instance.endswith("None:None"):
-                continue  # half-created (the kernel fills attributes after the directory appears)
+            # devnum changes on every plug-in (the bus is in the name): a device swapped on one port
+            # between two polls is seen. One small read per device and poll.
+            instance = _read(f"{devdir}/devnum") or ""
             old = self.present.get(name)
             if old is None or old[0] != instance:
-                self._attach(name, instance, usb_identity(devdir), at_start)
+                ident = usb_identity(devdir)
+                if "vendor_id" in ident:  # else half-created: the kernel fills attributes after the directory
+                    self._attach(name, instance, ident, at_start)
         for name in [n for n in self.present if n not in names]:
             self._detach(name)
 
