@@ -124,7 +124,8 @@ class Index:
                 log.warning("index write failed", extra={"ctx": {"what": what, "error": str(e)}})
                 return False
 
-    def put_records(self, items: list[tuple[str, FileRecord]]) -> None:
+    def put_records(self, items: list[tuple[str, FileRecord]], *, remember: bool = True) -> None:
+        """Write the rows; ``remember=False`` when memory was told earlier (:meth:`remember`)."""
         def write(db: sqlite3.Connection) -> None:
             db.execute("BEGIN")
             db.executemany(
@@ -134,11 +135,16 @@ class Index:
             db.execute("COMMIT")
 
         self._write("files", write)
-        for _, r in items:
-            if r.sensitive:
-                self.sensitive[r.path] = r
-            else:
-                self.sensitive.pop(r.path, None)
+        if remember:
+            for _, r in items:
+                self.remember(r)
+
+    def remember(self, r: FileRecord) -> None:
+        """The in-memory view of files with findings (the pipeline tells it at scan time, before the row is written)."""
+        if r.sensitive:
+            self.sensitive[r.path] = r
+        else:
+            self.sensitive.pop(r.path, None)
 
     def take_sensitive(self, path: str) -> list[FileRecord]:
         """Forget (in memory) the sensitive records at or under ``path`` and return them.

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,6 +77,11 @@ class _ScanDone:
     path: str
     pending: _Pending
     outcome: ScanOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Committed:
+    """The spool thread finished a commit: wakes the dispatcher to run what waited for it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,7 @@ class Pipeline:
         self.inflight: set[str] = set()
         # Scan results of the current drain: their previous index records are looked up in one query.
         self._done: dict[str, _ScanDone] = {}
-        self._inflight_limit = cfg.budget.workers * 16  # keeps the pool busy with bounded memory
+        self._inflight_limit = cfg.budget.workers * 64  # keeps the pool busy with bounded memory (a path each)
         self._pool = ThreadPoolExecutor(cfg.budget.workers, thread_name_prefix="scan", initializer=self._lower_priority)
         self._out: list[tuple[wire.Event, int]] = []
         # Index writes wait until the events they explain are committed to the spool:
@@ -146,6 +151,12 @@ class Pipeline:
         self._after_spool: list[Callable[[], None]] = []
         self._index_out: list[tuple[str, FileRecord]] = []
         self._holdover: list[tuple[wire.Event, int]] = []
+        # One spool commit at a time runs on its own thread: with synchronous=FULL each commit
+        # waits for an fsync (tens of ms on a busy disk), which on the dispatcher stalled scheduling.
+        # Events built meanwhile go with the next commit; index writes wait for their commit.
+        self._spool_thread = ThreadPoolExecutor(1, thread_name_prefix="spool")
+        self._commit: Future[object] | None = None
+        self._committing: tuple[list[tuple[wire.Event, int]], list[tuple[str, FileRecord]], list[Callable[[], None]]] = ([], [], [])
         self._last_spool_retry = 0.0
         self._last_flush = 0.0
         self.removable: dict[str, wire.Device] = {}  # mountpoint -> device
@@ -179,9 +190,18 @@ class Pipeline:
         self._out.append((ev, risk))
         return ev
 
-    def flush(self) -> None:
+    def flush(self, wait: bool = False) -> None:
+        """Hand what was built to the spool thread; ``wait``: until it is committed (drain, tests).
+
+        Without ``wait`` a commit still running is left alone: what was built meanwhile goes
+        with the next one (group commit).
+        """
+        if self._commit is not None:
+            if not wait and not self._commit.done():
+                return
+            self._collect()
         if not self._out and not self._holdover:
-            self._run_after_spool()
+            self._run_after_spool()  # index writes whose events are all committed
             return
         self._out = self._masked_names(self._out)
         batch = self._holdover + self._out
@@ -190,17 +210,41 @@ class Pipeline:
             self._out = []
             return
         self._last_spool_retry = time.monotonic()
+        self._holdover, self._out = [], []
+        self._committing = (batch, self._index_out, self._after_spool)
+        self._index_out, self._after_spool = [], []
+        self._commit = self._spool_thread.submit(self._put, batch)
+        if wait:
+            self._collect()
+
+    def _put(self, batch: list[tuple[wire.Event, int]]) -> None:
         try:
             self.spool.put(batch)
-        except SpoolUnavailable as e:
-            if len(batch) > HOLDOVER_MAX:
-                log.error("holdover full, oldest events lost", extra={"ctx": {"lost": len(batch) - HOLDOVER_MAX}})
-            self._holdover = batch[-HOLDOVER_MAX:]
-            self._out = []
+        finally:
+            try:
+                self.inbox.put_nowait(_Committed())
+            except queue.Full:
+                pass  # the dispatcher is busy anyway and looks again within FLUSH_INTERVAL
+
+    def _collect(self) -> None:
+        """The outcome of the last commit: run what waited for it, or keep its events for a retry."""
+        assert self._commit is not None
+        commit, self._commit = self._commit, None
+        batch, records, ops = self._committing
+        self._committing = ([], [], [])
+        try:
+            commit.result()
+        except Exception as e:  # noqa: BLE001  (SpoolUnavailable, or a bug: nothing is lost either way)
+            if not isinstance(e, SpoolUnavailable):
+                log.error("spool write failed", exc_info=e)
+            if len(batch) + len(self._holdover) > HOLDOVER_MAX:
+                log.error("holdover full, oldest events lost",
+                          extra={"ctx": {"lost": len(batch) + len(self._holdover) - HOLDOVER_MAX}})
+            self._holdover = (batch + self._holdover)[-HOLDOVER_MAX:]
+            self._index_out, self._after_spool = records + self._index_out, ops + self._after_spool
             self._set_degraded("spool", f"spool unavailable: {e}")
             return
-        self._holdover, self._out = [], []
-        self._run_after_spool()
+        self._run_after_spool(records, ops)
         self.status.events += len(batch)
         if "unavailable" in self.status.degraded.get("spool", ""):
             self._set_degraded("spool", None)  # the recovery event goes out with the next flush
@@ -212,12 +256,15 @@ class Pipeline:
         clean = self._redactor.mask_structs([e for e, _ in out], keep=wire.IDENTIFIERS)
         return [(c, risk) for c, (_, risk) in zip(clean, out)]
 
-    def _run_after_spool(self) -> None:
-        ops, self._after_spool = self._after_spool, []
-        records, self._index_out = self._index_out, []
+    def _run_after_spool(self, records: list[tuple[str, FileRecord]] | None = None,
+                         ops: list[Callable[[], None]] | None = None) -> None:
+        if records is None and ops is None:  # nothing in flight: what is queued waits for no event
+            records, self._index_out = self._index_out, []
+            ops, self._after_spool = self._after_spool, []
         if records:
-            self.index.put_records(records)  # one transaction for the whole step
-        for op in ops:
+            # One transaction for the whole commit. Memory already knows (Index.remember, at scan time).
+            self.index.put_records(records, remember=False)
+        for op in ops or ():
             op()
 
     def _set_degraded(self, key: str, reason: str | None) -> None:
@@ -259,8 +306,13 @@ class Pipeline:
             item = self.inbox.get(timeout=wait) if wait > 0 else self.inbox.get_nowait()
             self.dispatch(item)
             # Drain what else is waiting, in bounded bites, so bursts are handled in batches.
-            for _ in range(5000):
+            for i in range(5000):
                 self.dispatch(self.inbox.get_nowait())
+                if i % 64 == 63 and self._heap and self._heap[0][0] <= time.monotonic():
+                    # Files whose settle time is over start now, not after the whole bite: during a
+                    # burst a bite of monitor records takes 100+ ms and only frees slots once.
+                    self._finish_scans()
+                    self._schedule_due()
         except queue.Empty:
             pass
         self._finish_scans()
@@ -272,7 +324,7 @@ class Pipeline:
                 self.flush()
             except Exception:  # never let the dispatcher thread die; what is unflushed stays queued
                 log.exception("flush failed")
-        if not self.inflight and not self._heap and self.inbox.empty():
+        if not self.inflight and not self._heap and self.inbox.empty() and self._commit is None and not self._out:
             self.idle.set()
         else:
             self.idle.clear()
@@ -292,8 +344,9 @@ class Pipeline:
         while (self._heap or self.inflight) and time.monotonic() < deadline:
             self.step(0.05)
         self.event("agent.stopped", "agent", 4, attributes={"pending_lost": len(self.pending) + len(self.inflight)})
-        self.flush()
+        self.flush(wait=True)
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self._spool_thread.shutdown(wait=True)
 
     def dispatch(self, item: object) -> None:
         try:
@@ -302,6 +355,8 @@ class Pipeline:
             log.exception("dispatch failed", extra={"ctx": {"type": type(item).__name__}})
 
     def _dispatch(self, item: object) -> None:
+        if isinstance(item, _Committed):
+            return  # the step's flush collects it
         if isinstance(item, _ScanDone):
             self._done[item.path] = item
             return
@@ -468,7 +523,8 @@ class Pipeline:
         self.status.scanned += 1
         self.status.cache_hits += out.cached
         rec = FileRecord(path, out.size, out.mtime_ns, out.content_hash, out.detectors, out.severity)
-        self._index_out.append((pend.root, rec))
+        self._index_out.append((pend.root, rec))  # written once the events are committed
+        self.index.remember(rec)  # a delete or read that follows must know now (memory only)
         if out.error:
             log.info("content not fully scanned", extra={"ctx": {"path": path, "error": out.error}})
         old = pend.old_record

@@ -138,8 +138,11 @@ class ContentScanner:
                 )
                 return ScanOutcome(path, st.st_size, st.st_mtime_ns, None, skipped="budget: max_file_size")
             chunks = []
+            # Sized to the file (plus one byte to see its end): a fixed 1 MiB buffer costs an
+            # mmap/munmap per small file, and a burst is mostly small files.
+            want = min(max(st.st_size + 1, 4096), 1 << 20)
             while True:
-                b = os.read(fd, 1 << 20)
+                b = os.read(fd, want)
                 if not b:
                     break
                 chunks.append(b)

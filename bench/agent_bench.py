@@ -5,7 +5,8 @@
 One run, two agents (real `leakwarden agent` processes) on the same tree:
   A. scanning on (the product): idle CPU and RSS with the whole tree watched,
      then a burst of writes of which some carry sensitive content; every
-     sensitive file must be reported; latency = write -> event in the spool;
+     sensitive file must be reported; latency = write -> event seen in the spool
+     by a reader polling every 25 ms, with a per-stage breakdown;
   B. the comparator: scanning off, every write reported (files.report_all),
      the same burst: what the monitor, debounce and spool cost without detection.
 """
@@ -21,6 +22,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -60,14 +62,52 @@ def write_config(base: Path, root: Path, *, scan: bool) -> Path:
     return path
 
 
-def spool_events(state: Path) -> list[dict]:
-    db = sqlite3.connect(state / "spool.db", timeout=30)  # a plain reader: "mode=ro" readers can remap -shm under the writer
-    try:
-        return [json.loads(b) for (b,) in db.execute("SELECT body FROM events")]
-    except sqlite3.OperationalError:
-        return []
-    finally:
-        db.close()
+class SpoolWatch:
+    """Reads new spool rows every 25 ms and notes when each was first seen: the "spooled" time.
+
+    The event's own ``time`` is set when the pipeline builds it, before the spool commit;
+    the time a reader first sees the row is the commit plus at most one poll interval.
+    """
+
+    POLL_S = 0.025
+
+    def __init__(self, state: Path) -> None:
+        self.db_path = state / "spool.db"
+        self.last_seq = 0
+        self.seen: dict[str, tuple[float, dict]] = {}  # path -> (time first seen, event)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "SpoolWatch":
+        self._thread.start()  # polls while the burst is written: early events are seen when they land
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.POLL_S):
+            self.poll()
+
+    def poll(self) -> None:
+        # A plain reader: "mode=ro" readers can remap -shm under the writer.
+        try:
+            db = sqlite3.connect(self.db_path, timeout=30)
+        except sqlite3.OperationalError:
+            return
+        try:
+            rows = db.execute("SELECT seq, body FROM events WHERE seq > ? ORDER BY seq", (self.last_seq,)).fetchall()
+        except sqlite3.OperationalError:
+            return
+        finally:
+            db.close()
+        now = time.time()
+        for seq, body in rows:
+            self.last_seq = seq
+            e = json.loads(body)
+            if e.get("file"):
+                self.seen.setdefault(e["file"]["path"], (now, e))
 
 
 def wait_log(log: Path, needle: str, timeout: float) -> float:
@@ -101,6 +141,7 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
         bdir.mkdir()
         written: dict[str, float] = {}
         want: set[str] = set()
+        watch = SpoolWatch(base / "state").__enter__()
         cb = p.cpu_times()
         tb = time.monotonic()
         for i in range(burst):
@@ -114,17 +155,29 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
         deadline = time.monotonic() + 300
         expect = want if scan else set(written)
         while time.monotonic() < deadline:
-            got = {e["file"]["path"]: e for e in spool_events(base / "state") if e.get("file")}
-            if expect <= set(got):
+            if expect <= set(watch.seen):
                 break
             if proc.poll() is not None:
                 raise SystemExit(f"agent died (exit {proc.returncode}); see {base / 'stderr.log'}")
-            time.sleep(0.5)
+            time.sleep(SpoolWatch.POLL_S)
         drained = time.monotonic() - tb
+        watch.__exit__()
         ce = p.cpu_times()
         burst_cpu = (ce.user + ce.system) - (cb.user + cb.system)
+        got = watch.seen
         reported = want & set(got)
-        lat = sorted(got[p]["time"] - written[p] for p in reported)
+        lat = sorted(got[f][0] - written[f] for f in reported)
+        # Where the time goes, per reported file: write -> the dispatcher takes the create
+        # (monitor, queue), -> the event is built (debounce settle, scan queue, scan),
+        # -> a reader sees it in the spool (commit grouping, fsync).
+        stages = {"to_dispatch": [], "to_event": [], "to_spool": []}
+        for f in reported:
+            seen, e = got[f]
+            built = e["time"]
+            queued = built - (e.get("attributes") or {}).get("latency_s", 0.0)
+            stages["to_dispatch"].append(queued - written[f])
+            stages["to_event"].append(built - queued)
+            stages["to_spool"].append(seen - built)
         peak_rss = p.memory_info().rss
     finally:
         proc.terminate()
@@ -135,6 +188,8 @@ def run(label: str, base: Path, root: Path, *, scan: bool, burst: int, sensitive
         "burst_write_s": write_s, "drained_s": drained, "burst_cpu_s": burst_cpu, "sensitive_reported": len(reported), "sensitive": len(want),
         "p50_s": statistics.median(lat) if lat else float("nan"), "p95_s": p95, "max_s": lat[-1] if lat else float("nan"),
         "events": len(got),
+        **{f"{k}_p50": statistics.median(v) if v else float("nan") for k, v in stages.items()},
+        **{f"{k}_p95": sorted(v)[int(0.95 * (len(v) - 1))] if v else float("nan") for k, v in stages.items()},
     }
 
 
@@ -145,7 +200,10 @@ def main() -> int:
     ap.add_argument("--sensitive", type=int, default=500)
     ap.add_argument("--idle", type=float, default=15.0, help="seconds of idle measurement")
     ap.add_argument("--keep", action="store_true", help="keep the temporary tree")
+    ap.add_argument("--quick", action="store_true", help="a 10,000-file tree and 3 s of idle measurement (same burst)")
     args = ap.parse_args()
+    if args.quick:
+        args.files, args.idle = min(args.files, 10_000), min(args.idle, 3.0)
     tmp = Path(tempfile.mkdtemp(prefix="lw-agent-bench-"))
     try:
         root = tmp / "tree"
@@ -169,10 +227,17 @@ def main() -> int:
         ("write -> spooled p50 (s)", "p50_s", "{:.2f}", None),
         ("write -> spooled p95 (s)", "p95_s", "{:.2f}", "< 2"),
         ("write -> spooled max (s)", "max_s", "{:.2f}", None),
+        ("  stage p50/p95: write -> dispatcher", "to_dispatch", None, None),
+        ("  stage p50/p95: -> event built", "to_event", None, None),
+        ("  stage p50/p95: -> seen in spool", "to_spool", None, None),
         ("events spooled", "events", "{}", None),
     ]
     print(f"\n{'':34} {'scanning on':>14} {'scanning off':>14}   goal")
     for name, key, fmt, goal in rows:
+        if fmt is None:  # a stage: p50/p95 pair
+            pair = [f"{r[key + '_p50']:.2f}/{r[key + '_p95']:.2f}" for r in (a, b)]
+            print(f"{name:34} {pair[0]:>14} {pair[1]:>14}")
+            continue
         print(f"{name:34} {fmt.format(a[key]):>14} {fmt.format(b[key]):>14}   {goal or ''}")
     print(f"\n(scanning off = files.report_all with detection.scan false: every write spooled, no detection)")
     return 0 if a["sensitive_reported"] == a["sensitive"] else 1
