@@ -892,6 +892,9 @@ class Pipeline:
             cat = category.name if category else ("web" if c.port in (80, 443) else "other")
             verdicts = self._observe(lambda b, key: b.observe(key, cat, c.bytes_sent, c.time, destination=host or c.ip),
                                      c.exe or c.process)
+            # The destination's own baseline, once per observation (not per key): whoever sends, how
+            # much it usually receives in an hour. Its verdict leads only when the process and host were quiet.
+            verdicts += self._guarded(lambda b: b.observe_destination(host or c.ip, cat, c.bytes_sent, c.time))
             self._anomaly(verdicts, "network", process=proc, destination=dest)
 
     # -- behaviour baselines (detectors.ml.anomaly) ------------------------------
@@ -902,9 +905,13 @@ class Pipeline:
 
     def _observe(self, fn: Callable[[Baselines, str], AnomalyVerdict | None], program: str | None) -> list[AnomalyVerdict | None]:
         """Record one observation under each key; a failing baseline store must not cost the event that caused it."""
+        return self._guarded(lambda b: [fn(b, key) for key in self._baseline_keys(program)])
+
+    def _guarded(self, fn: Callable[[Baselines], Any]) -> list[AnomalyVerdict | None]:
         assert self.baselines is not None
         try:
-            verdicts = [fn(self.baselines, key) for key in self._baseline_keys(program)]
+            out = fn(self.baselines)
+            verdicts = out if isinstance(out, list) else [out]
         except (sqlite3.Error, LeakWardenError) as e:
             self._set_degraded("baselines", f"behaviour baselines unavailable: {e}")
             return []

@@ -18,7 +18,10 @@ Signals, each checked on every observation after the warm-up:
 - ``new_destination``: a destination first seen today that already received a
   large amount;
 - ``removable_copy``: files or bytes copied to removable media today against
-  the daily median.
+  the daily median;
+- ``destination_volume`` (:meth:`Baselines.observe_destination`): bytes sent to
+  one destination (registered domain or IP) in an hour against that
+  destination's usual active hour, whoever sent them.
 
 After a transfer verdict for a (key, category), the next one that day comes
 only when the day's total has doubled (likewise for removable copies), so one
@@ -36,6 +39,7 @@ import math
 import sqlite3
 import statistics
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,11 +60,18 @@ CREATE TABLE IF NOT EXISTS hourly (
 CREATE TABLE IF NOT EXISTS destinations (
     key TEXT NOT NULL, destination TEXT NOT NULL, first_day TEXT NOT NULL,
     day TEXT NOT NULL, bytes_today INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (key, destination));
+CREATE TABLE IF NOT EXISTS dest_seen (
+    destination TEXT PRIMARY KEY, first_day TEXT NOT NULL, last_seen REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS dest_seen_by_last ON dest_seen (last_seen);
+CREATE TABLE IF NOT EXISTS dest_hourly (
+    destination TEXT NOT NULL, day TEXT NOT NULL, hour INTEGER NOT NULL,
+    bytes INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (destination, day, hour));
+CREATE INDEX IF NOT EXISTS dest_hourly_by_day ON dest_hourly (day);
 CREATE TABLE IF NOT EXISTS alerted (
     key TEXT NOT NULL, signal TEXT NOT NULL, subject TEXT NOT NULL, day TEXT NOT NULL,
     level REAL NOT NULL, PRIMARY KEY (key, signal, subject, day));
 """
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1"  # the destination tables were added without a new version: older stores gain them on open
 
 
 class BaselineError(LeakWardenError):
@@ -70,7 +81,7 @@ class BaselineError(LeakWardenError):
 @dataclass(frozen=True, slots=True)
 class AnomalyVerdict:
     key: str
-    signal: str  # volume | unusual_hour | new_destination | removable_copy
+    signal: str  # volume | unusual_hour | new_destination | removable_copy | destination_volume
     category: str
     observed: float  # bytes (or files for removable copies counted by files)
     baseline: float  # median per day over ``history_days``
@@ -84,6 +95,16 @@ class AnomalyVerdict:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
+@dataclass(frozen=True, slots=True)
+class _DestStats:
+    hours: int  # active hours in the window
+    days: int  # days with at least one active hour
+    median_log: float
+    scale_log: float
+    low: int  # 10th and 90th percentile of the active hours' bytes
+    high: int
+
+
 def human_bytes(n: float) -> str:
     # Pick the unit after rounding to what is printed: 999,999.99 B is "1.0 MB", not "1000.0 kB".
     for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
@@ -94,7 +115,8 @@ def human_bytes(n: float) -> str:
 
 def _subject(key: str) -> str:
     kind = key.split(":", 1)[0] if ":" in key else ""
-    return {"host": "this host", "process": "this process", "user": "this user"}.get(kind, "this source")
+    return {"host": "this host", "process": "this process", "user": "this user",
+            "destination": "this destination"}.get(kind, "this source")
 
 
 def _when(when: dt.datetime | float) -> dt.datetime:
@@ -120,6 +142,7 @@ class Baselines:
         min_bytes: int = 50_000_000,
         min_files: int = 20,
         new_destination_bytes: int = 200_000_000,
+        max_destinations: int = 5_000,
     ) -> None:
         self.path = Path(path)
         self.warmup_days = warmup_days
@@ -130,7 +153,11 @@ class Baselines:
         self.min_bytes = min_bytes
         self.min_files = min_files
         self.new_destination_bytes = new_destination_bytes
+        self.max_destinations = max_destinations
         self._lock = threading.Lock()
+        #: (destination, day) -> its hourly baseline before that day; least recently used dropped first
+        self._dest_stats: OrderedDict[tuple[str, str], _DestStats] = OrderedDict()
+        self._pruned_day = ""
         #: (key, category, day, column) -> (days, median, scale): the history before a day does not change
         self._stats: dict[tuple[str, str, str, str], tuple[int, float, float]] = {}
         self._hours: dict[tuple[str, str], set[int]] = {}
@@ -145,6 +172,7 @@ class Baselines:
                 self._db.execute("INSERT INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             elif row[0] != SCHEMA_VERSION:
                 raise BaselineError(f"{self.path}: baseline schema {row[0]} is not supported (expected {SCHEMA_VERSION})")
+            self._dest_count: int = self._db.execute("SELECT count(*) FROM dest_seen").fetchone()[0]
         except sqlite3.DatabaseError as e:
             raise BaselineError(f"{self.path}: cannot open baseline store: {e}") from e
 
@@ -197,6 +225,35 @@ class Baselines:
                 return None
             return self._check_copy(key, day, hour, history, device)
 
+    def observe_destination(
+        self, destination: str, category: str, nbytes: int, when: dt.datetime | float
+    ) -> AnomalyVerdict | None:
+        """Record ``nbytes`` sent to ``destination`` (a registered domain or an IP) by anyone on this host.
+
+        The destination's baseline is its *active hours* (hours in which it received
+        anything) of the last ``history_days``; the verdict compares this hour with them.
+        At most ``max_destinations`` are tracked: the one seen least recently is forgotten
+        first (it starts a new warm-up if it comes back), and so is one not seen for
+        ``history_days``.
+        """
+        t = _when(when)
+        day, hour = t.date().isoformat(), t.hour
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            if day != self._pruned_day:
+                self._expire_destinations(t)
+            history = self._destination_days(destination, day, t.timestamp())
+            self._db.execute(
+                "INSERT INTO dest_hourly VALUES (?,?,?,?) ON CONFLICT DO UPDATE SET bytes=bytes+excluded.bytes",
+                (destination, day, hour, nbytes))
+            if history < self.warmup_days:
+                return None
+            return self._check_destination_volume(destination, category, day, hour, history)
+
+    def tracked_destinations(self) -> int:
+        with self._lock:
+            return self._dest_count
+
     def history(self, key: str, category: str, day: str) -> list[int]:
         """Daily bytes of the baseline days before ``day`` (zeros for quiet days)."""
         with self._lock:
@@ -233,6 +290,40 @@ class Baselines:
         self._db.execute(
             "UPDATE destinations SET day=?, bytes_today=? WHERE key=? AND destination=?", (day, today, key, destination))
         return today if first == day else None
+
+    def _destination_days(self, destination: str, day: str, ts: float) -> int:
+        """Days since the destination was first seen (0 when new); makes room for a new one."""
+        row = self._db.execute("SELECT first_day FROM dest_seen WHERE destination=?", (destination,)).fetchone()
+        if row is not None:
+            self._db.execute("UPDATE dest_seen SET last_seen=? WHERE destination=?", (ts, destination))
+            return max(0, (dt.date.fromisoformat(day) - dt.date.fromisoformat(row[0])).days)
+        if self._dest_count >= self.max_destinations:
+            # A few at a time (1%), so a stream of one-off destinations does not cost a delete each.
+            n = max(1, self.max_destinations // 100, self._dest_count - self.max_destinations + 1)
+            gone = [d for (d,) in self._db.execute("SELECT destination FROM dest_seen ORDER BY last_seen LIMIT ?", (n,))]
+            self._forget_destinations(gone)
+        self._db.execute("INSERT INTO dest_seen VALUES (?,?,?)", (destination, day, ts))
+        self._dest_count += 1
+        return 0
+
+    def _forget_destinations(self, gone: list[str]) -> None:
+        for i in range(0, len(gone), 500):
+            chunk = gone[i:i + 500]
+            marks = ",".join("?" * len(chunk))
+            self._db.execute(f"DELETE FROM dest_seen WHERE destination IN ({marks})", chunk)
+            self._db.execute(f"DELETE FROM dest_hourly WHERE destination IN ({marks})", chunk)
+        self._dest_count -= len(gone)
+        for k in [k for k in self._dest_stats if k[0] in set(gone)]:
+            del self._dest_stats[k]
+
+    def _expire_destinations(self, t: dt.datetime) -> None:
+        """Once a day: hours older than the history window, destinations not seen within it."""
+        self._pruned_day = t.date().isoformat()
+        cutoff = t.date() - dt.timedelta(days=self.history_days)
+        self._db.execute("DELETE FROM dest_hourly WHERE day < ?", (cutoff.isoformat(),))
+        stale = dt.datetime.combine(cutoff, dt.time()).timestamp()
+        gone = [d for (d,) in self._db.execute("SELECT destination FROM dest_seen WHERE last_seen < ?", (stale,))]
+        self._forget_destinations(gone)
 
     def _series(self, key: str, category: str, day: str, column: str) -> list[int]:
         d = dt.date.fromisoformat(day)
@@ -358,6 +449,57 @@ class Baselines:
         z = (math.log(sent) - med_log) / scale_log if n else math.inf
         return AnomalyVerdict(key, "new_destination", category, sent, med, z, n,
                               f"{hour:02d}:00-{(hour + 1) % 24:02d}:00", day, text)
+
+    def _destination_baseline(self, destination: str, day: str) -> _DestStats:
+        hit = self._dest_stats.get((destination, day))
+        if hit is not None:
+            self._dest_stats.move_to_end((destination, day))
+            return hit
+        start = (dt.date.fromisoformat(day) - dt.timedelta(days=self.history_days)).isoformat()
+        rows = self._db.execute(
+            "SELECT day, bytes FROM dest_hourly WHERE destination=? AND day>=? AND day<? AND bytes>0",
+            (destination, start, day)).fetchall()
+        hours = sorted(b for _, b in rows)
+        if hours:
+            logs = [math.log(b) for b in hours]
+            med = statistics.median(logs)
+            mad = statistics.median(abs(v - med) for v in logs)
+            scale = max(1.4826 * mad, self.min_log_scale) * math.sqrt(1 + 3 / len(logs))
+            # "its usual hour": the middle 80 % of its active hours (all of them when there are few)
+            low, high = hours[len(hours) // 10], hours[-1 - len(hours) // 10]
+            hit = _DestStats(len(hours), len({d for d, _ in rows}), med, scale, low, high)
+        else:
+            hit = _DestStats(0, 0, 0.0, 1.0, 0, 0)
+        self._dest_stats[(destination, day)] = hit
+        if len(self._dest_stats) > 4096:
+            self._dest_stats.popitem(last=False)
+        return hit
+
+    def _check_destination_volume(
+        self, destination: str, category: str, day: str, hour: int, history: int
+    ) -> AnomalyVerdict | None:
+        row = self._db.execute(
+            "SELECT bytes FROM dest_hourly WHERE destination=? AND day=? AND hour=?", (destination, day, hour)).fetchone()
+        in_hour = row[0] if row else 0
+        if in_hour < self.min_bytes:
+            return None
+        b = self._destination_baseline(destination, day)
+        if not b.hours:
+            return None  # seen long ago, silent since: nothing to compare with (new_destination covers big newcomers)
+        z = (math.log(in_hour) - b.median_log) / b.scale_log
+        if z < self.threshold:
+            return None
+        key = f"destination:{destination}"
+        if not self._first_alert(key, "destination_volume", destination, day, in_hour):
+            return None
+        med = math.exp(b.median_log)
+        usual = human_bytes(b.low) if b.low == b.high else f"{human_bytes(b.low)}-{human_bytes(b.high)}"
+        window = f"{hour:02d}:00-{(hour + 1) % 24:02d}:00"
+        text = (f"sent {human_bytes(in_hour)} to {destination} ({category}) between {hour:02d}:00 and "
+                f"{(hour + 1) % 24:02d}:00 on {day}; its usual hour is {usual} (median {human_bytes(med)}, "
+                f"{b.hours} active hours on {b.days} of the last {min(history, self.history_days)} days); "
+                f"this hour is {in_hour / med:.0f}x the median")
+        return AnomalyVerdict(key, "destination_volume", category, in_hour, med, z, b.days, window, day, text)
 
     def _check_copy(self, key: str, day: str, hour: int, history: int, device: str | None) -> AnomalyVerdict | None:
         total_bytes, total_files = self._today(key, REMOVABLE, day)
