@@ -149,7 +149,9 @@ def run(args: argparse.Namespace) -> int:
             if error == "no such file or directory":
                 fatal = True
         else:
-            result = scanner.scan_path(path)
+            done_before = total_bytes
+            result = scanner.scan_path(
+                path, progress=lambda n, f=n_files, p=path, d=done_before: progress.update(f, d + n, p))
         n_files += 1
         if result.error is None and result.skipped is None:  # the rate counts what was really read
             total_bytes += result.size or 0

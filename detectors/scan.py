@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import os
+from collections.abc import Callable
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,14 +159,17 @@ class Scanner:
         )
 
     # -- entry points -------------------------------------------------------
-    def scan_path(self, path: str | os.PathLike[str], display: str | None = None) -> ScanResult:
+    def scan_path(self, path: str | os.PathLike[str], display: str | None = None,
+                  progress: Callable[[int], None] | None = None) -> ScanResult:
+        """``progress`` is called with the characters scanned so far after each chunk (a multi-GB
+        log shows it is moving)."""
         display = display or os.fspath(path)
         result = ScanResult(path=display)
         try:
             st = os.stat(path)
             result.size = st.st_size
             extraction = extract_path(os.fspath(path), display, self.policy.limits)
-            self._consume(extraction, result)
+            self._consume(extraction, result, progress)
             if self.content_hash and result.error is None:
                 result.content_hash = self._hash_file(path)
         except FileNotFoundError:
@@ -210,7 +214,8 @@ class Scanner:
         return out
 
     # -- internals ----------------------------------------------------------
-    def _consume(self, extraction: Extraction, result: ScanResult) -> None:
+    def _consume(self, extraction: Extraction, result: ScanResult,
+                 progress: Callable[[int], None] | None = None) -> None:
         result.media_type = extraction.media_type
         result.disguised = extraction.disguised
         # character offset of each part's current chunk: the counted regions
@@ -231,6 +236,8 @@ class Scanner:
             bases[key] = (base, until)
             result.bytes_scanned += until - item.count_from
             self._keep(result, self.findings_for(item, base, result.warnings))
+            if progress is not None:
+                progress(result.bytes_scanned)
 
     def _keep(self, result: ScanResult, findings: list[Finding]) -> None:
         room = self.policy.max_findings_per_file - len(result.findings)

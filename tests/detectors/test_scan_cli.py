@@ -147,3 +147,14 @@ def test_findings_past_the_per_file_cap_are_counted_not_kept(tmp_path: Path, cap
     assert code == 1 and len(result["findings"]) == 5 and result["omitted"] == {"pii.cn_resident_id": 15}
     code, out, _ = scan(capsys, "--policy", str(policy), str(f))
     assert "15 more findings not listed" in out and "20 findings in 1 files" in out
+
+
+def test_progress_moves_inside_one_large_file(tmp_path: Path) -> None:
+    from detectors.policy import load_policy
+    from detectors.scan import Scanner
+    big = tmp_path / "big.log"
+    big.write_text("an ordinary log line with nothing in it\n" * 150_000, encoding="utf-8")  # ~6 MB
+    seen: list[int] = []
+    result = Scanner(load_policy(None), hash_key=b"k" * 32).scan_path(big, progress=seen.append)
+    assert result.error is None and len(seen) >= 3  # one call per chunk, not one per file
+    assert seen == sorted(seen) and seen[-1] == result.bytes_scanned == big.stat().st_size
