@@ -61,6 +61,11 @@ class Index:
         self._db.execute("PRAGMA synchronous=NORMAL")  # losing the last updates only causes a rescan
         self._db.executescript(_SCHEMA)
         self._cache_inserts = 0
+        # Cache entries and "used" times wait in memory and are written with the next file records
+        # (after a spool commit): one transaction instead of one per scan thread insert, each of
+        # which queued behind the dispatcher's index writes. Losing them in a crash costs a rescan.
+        self._cache_new: dict[str, dict[str, Any]] = {}
+        self._cache_used: dict[str, float] = {}
         # The content hashes in the cache, in memory (at most CACHE_MAX, ~2 MB): most files are not
         # cached (a small plain file is cheaper to rescan), and a miss must not cost a query.
         self._cached: set[str] = {h for (h,) in self._db.execute("SELECT hash FROM cache")}
@@ -125,13 +130,14 @@ class Index:
                 return False
 
     def put_records(self, items: list[tuple[str, FileRecord]], *, remember: bool = True) -> None:
-        """Write the rows; ``remember=False`` when memory was told earlier (:meth:`remember`)."""
+        """Write the rows and the cache entries waiting; ``remember=False`` when memory was told earlier (:meth:`remember`)."""
         def write(db: sqlite3.Connection) -> None:
             db.execute("BEGIN")
             db.executemany(
                 "INSERT OR REPLACE INTO files VALUES(?,?,?,?,?,?,?)",
                 [(r.path, root, r.size, r.mtime_ns, r.hash, ",".join(r.detectors), r.severity) for root, r in items],
             )
+            self._write_cache(db)
             db.execute("COMMIT")
 
         self._write("files", write)
@@ -183,24 +189,46 @@ class Index:
         if content_hash not in self._cached:
             return None
         with self._lock:
+            new = self._cache_new.get(content_hash)
+            if new is not None:
+                return json.loads(json.dumps(new))  # a copy, as if read from the table
             row = self._db.execute("SELECT findings FROM cache WHERE hash=?", (content_hash,)).fetchone()
-        if row is None:
-            return None
-        self._write("cache", lambda db: db.execute("UPDATE cache SET used=? WHERE hash=?", (time.time(), content_hash)))
+            if row is None:
+                return None
+            self._cache_used[content_hash] = time.time()
         return json.loads(row[0])
 
     def cache(self, content_hash: str, findings: dict[str, Any]) -> None:
-        def write(db: sqlite3.Connection) -> None:
-            db.execute("INSERT OR REPLACE INTO cache VALUES(?,?,?)", (content_hash, json.dumps(findings), time.time()))
+        with self._lock:
+            self._cache_new[content_hash] = findings
             self._cached.add(content_hash)
-            self._cache_inserts += 1
-            if self._cache_inserts % 1000 == 0:  # trimming is a table scan: do it now and then, not per insert
-                n = db.execute("SELECT count(*) FROM cache").fetchone()[0]
-                if n > self.CACHE_MAX:
-                    db.execute("DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,))
-                    self._cached = {h for (h,) in db.execute("SELECT hash FROM cache")}
+            backlog = len(self._cache_new) >= 1000
+        if backlog:  # no file records written for a while (they bring the cache along): write it now
+            self.flush_cache()
+
+    def flush_cache(self) -> None:
+        def write(db: sqlite3.Connection) -> None:
+            db.execute("BEGIN")
+            self._write_cache(db)
+            db.execute("COMMIT")
 
         self._write("cache", write)
+
+    def _write_cache(self, db: sqlite3.Connection) -> None:
+        """Inside a write transaction, with the lock held."""
+        new, self._cache_new = self._cache_new, {}
+        used, self._cache_used = self._cache_used, {}
+        now = time.time()
+        if new:
+            db.executemany("INSERT OR REPLACE INTO cache VALUES(?,?,?)", [(h, json.dumps(f), now) for h, f in new.items()])
+        if used:
+            db.executemany("UPDATE cache SET used=? WHERE hash=?", [(t, h) for h, t in used.items()])
+        before, self._cache_inserts = self._cache_inserts, self._cache_inserts + len(new)
+        if before // 1000 != self._cache_inserts // 1000:  # trimming is a table scan: now and then, not per insert
+            n = db.execute("SELECT count(*) FROM cache").fetchone()[0]
+            if n > self.CACHE_MAX:
+                db.execute("DELETE FROM cache WHERE hash IN (SELECT hash FROM cache ORDER BY used LIMIT ?)", (n - self.CACHE_MAX,))
+                self._cached = {h for (h,) in db.execute("SELECT hash FROM cache")}
 
     # -- device registry ----------------------------------------------------
     def see_device(self, key: str, identity: dict[str, Any]) -> tuple[bool, int]:
@@ -221,5 +249,6 @@ class Index:
         return [{"key": k, "identity": json.loads(i), "first_seen": f, "last_seen": l, "times": t} for k, i, f, l, t in rows]
 
     def close(self) -> None:
+        self.flush_cache()
         with self._lock:
             self._db.close()
