@@ -763,13 +763,12 @@ class Pipeline:
         )
 
     def _on_usb(self, u: UsbChange) -> None:
-        """Plugged in or removed, mounted or not. The wire schema has no ``device.detach``: a removal
-        is ``device.unmount`` with ``attributes.usb: "detach"`` (and no mountpoint)."""
+        """Plugged in or removed (``device.attach`` / ``device.detach``), mounted or not."""
         if u.action == "detach":
             seen = self.usb.pop(u.sysname, None)
             if seen is not None:
-                self.event("device.unmount", "removable", 3, device=seen[1],
-                           attributes={"usb": "detach", "usb_port": u.sysname, "usb_kind": u.identity.get("kind")})
+                self.event("device.detach", "removable", 3, device=seen[1],
+                           attributes={"usb_port": u.sysname, "usb_kind": u.identity.get("kind")})
             return
         ident = dict(u.identity)
         decision = self.device_policy.decide(ident)

@@ -21,7 +21,7 @@ Hex = Annotated[str, msgspec.Meta(pattern="^[0-9a-f]{16,128}$")]
 
 EventKind = Literal[
     "file.write", "file.create", "file.move", "file.delete",
-    "device.attach", "device.mount", "device.unmount", "device.write",
+    "device.attach", "device.detach", "device.mount", "device.unmount", "device.write",
     "net.connection", "net.transfer", "net.forbidden_destination", "net.anomaly",
     "agent.heartbeat", "agent.degraded", "agent.overflow", "agent.gap", "agent.started",
     "agent.stopped", "agent.spool_drop",

@@ -240,7 +240,7 @@ def usb_scenario(tmp: str, img: str, mnt: str) -> None:
             run("losetup", "-d", loop)
         wait_for(lambda: events_of(cfg.state_dir, "device.unmount"))
         tb.remove_device(stick)
-        wait_for(lambda: [e for e in events_of(cfg.state_dir, "device.unmount") if e.get("attributes", {}).get("usb") == "detach"])
+        wait_for(lambda: events_of(cfg.state_dir, "device.detach"))
         phone = tb.add_device("usb", "usb1/1-2", None, [
             "idVendor", "18d1", "idProduct", "4ee1", "serial", "0A1B2C3D", "manufacturer", "Google",
             "product", "Pixel 7", "busnum", "1", "devnum", "8"], ["DEVTYPE", "usb_device"])
@@ -251,7 +251,7 @@ def usb_scenario(tmp: str, img: str, mnt: str) -> None:
         tb.add_device("usb", "1-3:1.0", nic, ["bInterfaceClass", "02"], ["DEVTYPE", "usb_interface"])
         attached(3)
         tb.remove_device(phone)
-        wait_for(lambda: len([e for e in events_of(cfg.state_dir, "device.unmount") if e.get("attributes", {}).get("usb")]) == 2)
+        wait_for(lambda: len(events_of(cfg.state_dir, "device.detach")) == 2)
         time.sleep(1.5)  # a further poll or two: nothing else may be reported
     finally:
         agent.stop(drain_timeout=0)
@@ -306,9 +306,9 @@ def test_usb_stick_attach_then_mount_is_one_device_and_one_sighting(usb_run: Pat
     assert "declared_removable" not in m["attributes"]  # removable because udev (the testbed) says ID_BUS=usb
     kinds = [e["kind"] for e in spooled(usb_run) if e["kind"].startswith("device.")
              and (e["device"] or {}).get("serial") == STICK_SERIAL]
-    assert kinds == ["device.attach", "device.mount", "device.unmount", "device.unmount"]
-    unmount, detach = [e for e in events_of(usb_run, "device.unmount") if e["device"].get("serial") == STICK_SERIAL]
-    assert "usb" not in unmount.get("attributes", {}) and detach["attributes"]["usb"] == "detach"
+    assert kinds == ["device.attach", "device.mount", "device.unmount", "device.detach"]
+    detach = [e for e in events_of(usb_run, "device.detach") if e["device"].get("serial") == STICK_SERIAL]
+    assert len(detach) == 1 and detach[0]["attributes"]["usb_port"] == "1-1"
     db = sqlite3.connect(usb_run / "index.db")
     rows = db.execute("SELECT key, times FROM devices").fetchall()
     db.close()
@@ -323,7 +323,7 @@ def test_usb_phone_and_network_adapter_reported_without_any_mount(usb_run: Path)
     assert (phone["device"]["serial"], phone["device"]["model"]) == ("0A1B2C3D", "Pixel 7")
     assert nic["device"]["policy"] == "alert" and nic["attributes"]["usb_kind"] == "network"
     assert "serial" not in nic["device"] and nic["device"]["vendor"] == "ASIX"
-    gone = [e for e in events_of(usb_run, "device.unmount") if e.get("attributes", {}).get("usb") == "detach"]
+    gone = events_of(usb_run, "device.detach")
     assert [e["device"]["vendor_id"] for e in gone] == ["0781", "18d1"]  # the adapter is still plugged in
     assert gone[1]["device"]["policy"] == "block" and gone[1]["attributes"]["usb_port"] == "1-2"
 

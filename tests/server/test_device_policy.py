@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from server.keys import STORE
 from server.store.interface import Device
-from tests.server.helpers import batch, enroll, event
+from tests.server.helpers import batch, enroll, event, person
 
 STICK = {"vendor_id": "18d1", "product_id": "4ee7", "serial": "PHONE-1", "mountpoint": "/media/phone"}
 
@@ -63,3 +63,18 @@ async def test_a_verdict_on_the_record_itself_is_kept(store) -> None:  # type: i
     assert (saved.policy, saved.policy_rule, saved.last_seen) == ("alert", "encrypted backup", now + 1)
     again = await store.get_device(saved.id)
     assert again is not None and again.policy == "alert" and again.policy_host == "pc-02"
+
+
+async def test_an_unplugged_device_is_a_quiet_event_that_keeps_its_record(client: TestClient) -> None:
+    """``device.detach`` (a USB device removed, mounted or not) is stored and updates the device, no alert."""
+    store = client.server.app[STORE]
+    agent_id, agent = await enroll(client)
+    events = [mount(1, "alert", kind="device.attach"), mount(2, "alert", kind="device.detach")]
+    r = await client.post("/api/v1/events", json=batch(agent_id, events), headers=agent)
+    assert r.status == 200, await r.text()
+    [dev] = await store.list_devices()
+    assert dev.serial == "PHONE-1" and dev.policy == "alert"
+    stored = await store.get_event(events[1]["id"])
+    assert stored is not None and stored.kind == "device.detach"
+    page = await (await client.get("/api/v1/alerts", headers=await person(client))).json()
+    assert [a["kind"] for a in page["items"]] == ["device.attach"]  # the attach under an alert policy only
