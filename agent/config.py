@@ -83,6 +83,7 @@ class BaselinesConfig:
     min_bytes: int = 50_000_000  # below this nothing is anomalous
     min_files: int = 20  # files copied to removable media in a day
     new_destination_bytes: int = 200_000_000
+    max_destinations: int = 5_000  # destinations with an hourly volume baseline (least recently seen go first)
 
 
 @dataclass(frozen=True)
@@ -250,6 +251,8 @@ def load_config(path: str | os.PathLike[str]) -> AgentConfig:
     baselines: BaselinesConfig = sections["baselines"]
     if baselines.history_days < 1:
         raise r.fail("baselines.history_days", "must be at least 1")
+    if baselines.max_destinations < 10:
+        raise r.fail("baselines.max_destinations", "must be at least 10")
     if baselines.threshold <= 0 or baselines.copy_threshold <= 0:
         raise r.fail("baselines.threshold" if baselines.threshold <= 0 else "baselines.copy_threshold", "must be > 0")
 

@@ -207,7 +207,7 @@ class Agent:
         try:
             baselines = Baselines(path, warmup_days=b.warmup_days, history_days=b.history_days, threshold=b.threshold,
                                   copy_threshold=b.copy_threshold, min_bytes=b.min_bytes, min_files=b.min_files,
-                                  new_destination_bytes=b.new_destination_bytes)
+                                  new_destination_bytes=b.new_destination_bytes, max_destinations=b.max_destinations)
         except BaselineError as e:
             # The file is left as it is for the operator to look at; everything else keeps working.
             log.error("behaviour baselines unavailable", extra={"ctx": {"error": str(e)}})

@@ -36,6 +36,7 @@ def test_shipped_configs_are_valid() -> None:
         ("state_dir: /x\nnetwork: {volume_factor: 10}\n", "network.volume_factor", "unknown key"),
         ("state_dir: /x\nbaselines: {warmup_days: soon}\n", "baselines.warmup_days", "non-negative integer"),
         ("state_dir: /x\nbaselines: {threshold: 0}\n", "baselines.threshold", "must be > 0"),
+        ("state_dir: /x\nbaselines: {max_destinations: 3}\n", "baselines.max_destinations", "at least 10"),
     ],
 )
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
