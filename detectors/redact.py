@@ -51,7 +51,6 @@ class Redactor:
             return obj
         return _rewrite(obj, self.mask_text, frozenset(keep))
 
-
     def mask_structs(self, items: Sequence[S], keep: Collection[str] = ()) -> list[S]:
         """Records (msgspec structs such as wire events) with every string field masked but those in
         ``keep``; the records that hold nothing come back as they were. One scan for the whole list
