@@ -79,6 +79,18 @@ while True:
     assert len(seqs) >= last and seqs == list(range(1, len(seqs) + 1))
 
 
+def fill(path: Path) -> None:
+    """Write zeros to ``path`` until its filesystem is full."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass  # ENOSPC: full, as wanted
+    finally:
+        os.close(fd)
+
+
 @needs_root
 def test_full_disk_is_a_state_not_a_crash(tmp_path: Path) -> None:
     mnt = tmp_path / "tiny"
@@ -87,14 +99,7 @@ def test_full_disk_is_a_state_not_a_crash(tmp_path: Path) -> None:
     try:
         s = Spool(mnt / "s.db", max_events=10**6, max_bytes=1 << 30)
         filler = mnt / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        fill(filler)
         big = [(wire.Event(id=str(uuid.uuid4()), seq=0, time=1.0, kind="file.write", host="h", attributes={"pad": "x" * 2000}), 1) for _ in range(200)]  # type: ignore[arg-type]
         with pytest.raises(SpoolUnavailable, match="full"):
             s.put(big)
@@ -119,14 +124,7 @@ def test_agent_holds_events_while_the_disk_is_full_and_recovers(tmp_path: Path, 
         agent = run_agent(cfg)
         wait_for(lambda: events_of(cfg.state_dir, "agent.started"))
         filler = state / "filler"
-        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+        fill(filler)
         watched = Path(cfg.files.roots[0])
         for i in range(5):
             (watched / f"s{i}.txt").write_bytes(SENSITIVE + bytes([48 + i]) * 2000)
